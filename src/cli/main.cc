@@ -1,0 +1,204 @@
+// pgvault command line. One subcommand per module in src/command/; this file
+// only parses arguments, sets up logging and prints results.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "command/backup_command.h"
+#include "command/list_command.h"
+#include "command/repo_init_command.h"
+#include "command/restore_command.h"
+#include "command/verify_command.h"
+#include "core/byte_size.h"
+#include "core/error.h"
+#include "core/timestamp.h"
+
+using namespace pgvault;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+void AddRepoOption(CLI::App* app, std::string& repo) {
+  app->add_option("--repo", repo, "Repository location (a directory); default $PGVAULT_REPO")
+      ->envname("PGVAULT_REPO")
+      ->required();
+}
+
+void SetupLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("pgvault");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::level::level_enum parsed = spdlog::level::from_str(level);
+  if (parsed == spdlog::level::off && level != "off")
+    throw CLI::ValidationError("--log-level", "must be one of trace, debug, info, warn, error, off");
+  spdlog::set_level(parsed);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pgvault: PostgreSQL backup and disaster recovery", "pgvault"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("pgvault ") + PGVAULT_VERSION);
+  std::string log_level = "warn";
+  bool no_progress = false;
+  app.add_option("--log-level", log_level, "trace, debug, info, warn (default), error, off")->capture_default_str();
+  app.add_flag("--no-progress", no_progress, "Never draw progress on the terminal");
+  app.footer("Documentation: docs/commands.md. Exit status: 0 success, 1 failure (including damage found by verify), "
+             "2 bad usage.");
+
+  // repo init
+  auto* repo_cmd = app.add_subcommand("repo", "Manage repositories");
+  repo_cmd->require_subcommand(1);
+  RepoInitOptions init;
+  auto* init_cmd = repo_cmd->add_subcommand("init", "Create a new, empty repository");
+  AddRepoOption(init_cmd, init.repo);
+  init_cmd->add_option("--chunk-size", init.chunk_size, "Chunk size in bytes (default 1 MiB)");
+  init_cmd->add_option("--pack-size", init.pack_size, "Target pack file size in bytes (default 64 MiB)");
+
+  // backup
+  BackupOptions backup;
+  bool backup_json = false;
+  std::string checkpoint = "fast";
+  auto* backup_cmd = app.add_subcommand("backup", "Take a hot full base backup of a running PostgreSQL server");
+  AddRepoOption(backup_cmd, backup.repo);
+  backup_cmd->add_option("--pgdata", backup.pgdata, "Data directory of the server (read directly)")->required();
+  backup_cmd->add_option("--pg", backup.conninfo, "libpq connection string to the same server")->required();
+  backup_cmd->add_option("--compress", backup.compress, "zstd (default), lz4 or none")
+      ->check(CLI::IsMember({"zstd", "lz4", "none"}));
+  backup_cmd->add_option("--compress-level", backup.compress_level, "Compression level (zstd: default 1)");
+  backup_cmd->add_option("--jobs,-j", backup.jobs, "Parallel workers (default: number of cores)")
+      ->check(CLI::Range(1, 256));
+  backup_cmd->add_option("--checkpoint", checkpoint, "fast (default) or spread checkpoint at backup start")
+      ->check(CLI::IsMember({"fast", "spread"}));
+  backup_cmd->add_option("--label", backup.label, "Backup label passed to pg_backup_start");
+  backup_cmd->add_flag("--json", backup_json, "Print the result as a JSON object");
+
+  // list / info
+  std::string list_repo;
+  bool list_json = false;
+  auto* list_cmd = app.add_subcommand("list", "List the backups in a repository");
+  AddRepoOption(list_cmd, list_repo);
+  list_cmd->add_flag("--json", list_json, "Print a JSON array");
+  std::string info_repo, info_backup;
+  bool info_json = false;
+  auto* info_cmd = app.add_subcommand("info", "Describe a repository, or one backup with --backup");
+  AddRepoOption(info_cmd, info_repo);
+  info_cmd->add_option("--backup", info_backup, "Backup id or 'latest'");
+  info_cmd->add_flag("--json", info_json, "Print JSON");
+
+  // restore
+  RestoreOptions restore;
+  bool restore_json = false;
+  auto* restore_cmd = app.add_subcommand("restore", "Restore a backup into a data directory");
+  AddRepoOption(restore_cmd, restore.repo);
+  restore_cmd->add_option("--backup", restore.backup, "Backup id or 'latest' (default)");
+  restore_cmd->add_option("--target", restore.target, "Directory to restore into (new or empty)")->required();
+  restore_cmd->add_flag("--delta", restore.delta, "Reuse files in a non-empty target whose contents match");
+  restore_cmd->add_flag("--force", restore.force, "Overwrite a non-empty target");
+  restore_cmd->add_option("--jobs,-j", restore.jobs, "Parallel workers (default: number of cores)")
+      ->check(CLI::Range(1, 256));
+  restore_cmd->add_option("--tablespace-map", restore.tablespace_map,
+                          "Restore a tablespace elsewhere: OID=DIR or NAME=DIR (repeatable)");
+  restore_cmd->add_flag("--json", restore_json, "Print the result as a JSON object");
+
+  // verify
+  VerifyOptions verify;
+  bool verify_json = false;
+  auto* verify_cmd = app.add_subcommand("verify", "Re-read and check every chunk of one or all backups");
+  AddRepoOption(verify_cmd, verify.repo);
+  verify_cmd->add_option("--backup", verify.backup, "Backup id or 'latest' (default: all backups)");
+  verify_cmd->add_option("--jobs,-j", verify.jobs, "Parallel workers (default: number of cores)")
+      ->check(CLI::Range(1, 256));
+  verify_cmd->add_flag("--json", verify_json, "Print the result as a JSON object");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+
+  try {
+    SetupLogging(log_level);
+    bool progress = !no_progress;
+    if (init_cmd->parsed()) {
+      RunRepoInit(init);
+      std::printf("initialized pgvault repository at %s\n", init.repo.c_str());
+    } else if (backup_cmd->parsed()) {
+      backup.fast_checkpoint = checkpoint == "fast";
+      backup.progress = progress && !backup_json;
+      BackupManifest m = RunBackup(backup);
+      for (const auto& w : m.warnings) std::fprintf(stderr, "pgvault: warning: %s\n", w.c_str());
+      if (backup_json) {
+        std::cout << BackupSummaryJson(m).dump(2) << "\n";
+      } else {
+        std::cout << fmt::format("backup {} {}: {} from {} ({}), WAL {} .. {}, {} in {} ({}/s), {} new in the "
+                                 "repository\n",
+                                 m.id, m.status == "complete" ? "completed" : "completed with warnings", m.backup_from,
+                                 m.source_host, m.source_pgdata, m.start_lsn, m.stop_lsn, FormatBytes(m.size),
+                                 FormatDuration(m.duration_seconds),
+                                 FormatBytes(m.duration_seconds > 0 ? static_cast<uint64_t>(m.size / m.duration_seconds) : 0),
+                                 FormatBytes(m.stored_size));
+      }
+    } else if (list_cmd->parsed()) {
+      std::cout << RenderBackupList(list_repo, list_json);
+    } else if (info_cmd->parsed()) {
+      std::cout << RenderInfo(info_repo, info_backup, info_json);
+    } else if (restore_cmd->parsed()) {
+      restore.progress = progress && !restore_json;
+      RestoreResult r = RunRestore(restore);
+      if (restore_json) {
+        json j = {{"backup_id", r.backup_id},         {"target", restore.target},
+                  {"files", r.files_total},           {"files_written", r.files_written},
+                  {"files_unchanged", r.files_unchanged}, {"files_removed", r.files_removed},
+                  {"bytes_written", r.bytes_written}, {"written_paths", r.written_paths},
+                  {"duration_seconds", r.seconds}};
+        std::cout << j.dump(2) << "\n";
+      } else {
+        std::cout << fmt::format("restored backup {} into {}: {} files ({} written, {} unchanged, {} removed), {} "
+                                 "written in {}\nstart it with: pg_ctl -D {} start\n",
+                                 r.backup_id, restore.target, r.files_total, r.files_written, r.files_unchanged,
+                                 r.files_removed, FormatBytes(r.bytes_written), FormatDuration(r.seconds),
+                                 restore.target);
+      }
+    } else if (verify_cmd->parsed()) {
+      verify.progress = progress && !verify_json;
+      VerifyResult r = RunVerify(verify);
+      if (verify_json) {
+        json problems = json::array();
+        for (const auto& p : r.problems)
+          problems.push_back({{"backup", p.backup_id}, {"path", p.path}, {"message", p.message}});
+        json j = {{"ok", r.problems.empty()}, {"backups", r.backups}, {"chunks_checked", r.chunks_checked},
+                  {"bytes_checked", r.bytes_checked}, {"problems", problems}};
+        std::cout << j.dump(2) << "\n";
+      } else {
+        for (const auto& p : r.problems) std::fprintf(stderr, "pgvault: error: %s\n", p.message.c_str());
+        if (r.problems.empty())
+          std::cout << fmt::format("verified {} backup(s): {} chunks, {}: no problems\n", r.backups, r.chunks_checked,
+                                   FormatBytes(r.bytes_checked));
+        else
+          std::cout << fmt::format("verify found {} damaged file(s) in {} backup(s)\n", r.problems.size(), r.backups);
+      }
+      return r.problems.empty() ? 0 : kExitError;
+    }
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "pgvault: error: %s\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pgvault: error: %s\n", e.what());
+    return kExitError;
+  }
+  return 0;
+}

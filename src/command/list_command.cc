@@ -1,0 +1,110 @@
+#include "command/list_command.h"
+
+#include <fmt/format.h>
+
+#include "core/byte_size.h"
+#include "core/timestamp.h"
+#include "repo/repository.h"
+#include "storage/storage.h"
+
+namespace pgvault {
+
+using nlohmann::json;
+
+json BackupSummaryJson(const BackupManifest& m) {
+  json j = {{"id", m.id},
+            {"status", m.status},
+            {"type", m.type},
+            {"method", m.method},
+            {"backup_from", m.backup_from},
+            {"start_lsn", m.start_lsn},
+            {"stop_lsn", m.stop_lsn},
+            {"start_wal", m.start_wal},
+            {"stop_wal", m.stop_wal},
+            {"start_time", m.start_time},
+            {"stop_time", m.stop_time},
+            {"duration_seconds", m.duration_seconds},
+            {"timeline", m.timeline},
+            {"system_identifier", std::to_string(m.system_identifier)},
+            {"pg_version", m.pg_version},
+            {"size", m.size},
+            {"stored_size", m.stored_size},
+            {"file_count", m.file_count},
+            {"compression", m.compression},
+            {"source", m.source_host},
+            {"warnings", m.warnings}};
+  json failures = json::array();
+  for (const auto& f : m.checksum_failures)
+    failures.push_back({{"path", f.path}, {"relation", f.relation}, {"block", f.block}});
+  j["checksum_failures"] = failures;
+  return j;
+}
+
+std::string RenderBackupList(const std::string& location, bool as_json) {
+  auto repo = Repository::Open(OpenStorage(location));
+  auto backups = repo->ListBackups();
+  if (as_json) {
+    json list = json::array();
+    for (const auto& m : backups) list.push_back(BackupSummaryJson(m));
+    return list.dump(2) + "\n";
+  }
+  if (backups.empty()) return fmt::format("no backups in {}\n", repo->Describe());
+  std::string out = fmt::format("{:<22} {:<9} {:<8} {:<24} {:>9} {:>3} {:<14} {:<14} {:>10} {:>10}\n", "ID", "STATUS",
+                                "FROM", "START", "DURATION", "TL", "START LSN", "STOP LSN", "SIZE", "STORED");
+  for (const auto& m : backups)
+    out += fmt::format("{:<22} {:<9} {:<8} {:<24} {:>9} {:>3} {:<14} {:<14} {:>10} {:>10}\n", m.id, m.status,
+                       m.backup_from, m.start_time, FormatDuration(m.duration_seconds), m.timeline, m.start_lsn,
+                       m.stop_lsn, FormatBytes(m.size), FormatBytes(m.stored_size));
+  return out;
+}
+
+std::string RenderInfo(const std::string& location, const std::string& backup, bool as_json) {
+  auto repo = Repository::Open(OpenStorage(location));
+  if (!backup.empty()) {
+    BackupManifest m = repo->LoadBackup(backup);
+    if (as_json) {
+      json j = BackupSummaryJson(m);
+      j["backup_label"] = m.backup_label;
+      j["tablespace_map"] = m.tablespace_map;
+      json spcs = json::array();
+      for (const auto& t : m.tablespaces) spcs.push_back({{"oid", t.oid}, {"name", t.name}, {"location", t.location}});
+      j["tablespaces"] = spcs;
+      j["tool_version"] = m.tool_version;
+      return j.dump(2) + "\n";
+    }
+    std::string out = fmt::format(
+        "backup:             {}\nstatus:             {}\nfrom:               {} ({}, {})\nsystem identifier:  {}\n"
+        "PostgreSQL:         {}\ntimeline:           {}\nWAL:                {} .. {} ({} .. {})\n"
+        "time:               {} .. {} ({})\nsize:               {} in {} files\nstored:             {} new in the "
+        "repository ({})\n",
+        m.id, m.status, m.backup_from, m.source_host, m.source_pgdata, m.system_identifier, m.pg_version, m.timeline,
+        m.start_lsn, m.stop_lsn, m.start_wal, m.stop_wal, m.start_time, m.stop_time, FormatDuration(m.duration_seconds),
+        FormatBytes(m.size), m.file_count, FormatBytes(m.stored_size), m.compression);
+    for (const auto& t : m.tablespaces) out += fmt::format("tablespace:         {} (oid {}) at {}\n", t.name, t.oid, t.location);
+    for (const auto& w : m.warnings) out += fmt::format("warning:            {}\n", w);
+    return out;
+  }
+  auto backups = repo->ListBackups();
+  uint64_t stored = 0;
+  for (const auto& o : repo->storage().List("")) stored += o.size;
+  const auto& c = repo->config();
+  if (as_json) {
+    json j = {{"repository", repo->Describe()},
+              {"repository_id", c.repository_id},
+              {"format_version", c.version},
+              {"created_at", c.created_at},
+              {"system_identifier", c.system_identifier ? json(std::to_string(*c.system_identifier)) : json(nullptr)},
+              {"backups", backups.size()},
+              {"stored_size", stored}};
+    return j.dump(2) + "\n";
+  }
+  return fmt::format(
+      "repository:         {}\nid:                 {}\nformat version:     {}\ncreated:            {}\nsystem identifier: "
+      " {}\nbackups:            {}{}\nstored:             {}\n",
+      repo->Describe(), c.repository_id, c.version, c.created_at,
+      c.system_identifier ? std::to_string(*c.system_identifier) : "(none yet)", backups.size(),
+      backups.empty() ? "" : fmt::format(" (oldest {}, newest {})", backups.front().id, backups.back().id),
+      FormatBytes(stored));
+}
+
+}  // namespace pgvault

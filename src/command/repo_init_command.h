@@ -1,0 +1,17 @@
+// `pgvault repo init`: creates an empty repository.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pgvault {
+
+struct RepoInitOptions {
+  std::string repo;
+  uint32_t chunk_size = 1 << 20;
+  uint64_t pack_size = 64ull << 20;
+};
+
+void RunRepoInit(const RepoInitOptions& options);
+
+}  // namespace pgvault

@@ -1,0 +1,37 @@
+// `pgvault restore`: writes a backup into a data directory that then starts
+// with a plain `pg_ctl start` and recovers to the backup's consistency point
+// from the WAL stored with the backup.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pgvault {
+
+struct RestoreOptions {
+  std::string repo;
+  std::string backup = "latest";
+  std::string target;
+  bool delta = false;  // keep files whose contents already match
+  bool force = false;  // overwrite a non-empty target
+  size_t jobs = 0;
+  std::vector<std::string> tablespace_map;  // "OID=DIR" or "NAME=DIR"
+  bool progress = true;
+};
+
+struct RestoreResult {
+  std::string backup_id;
+  uint64_t files_total = 0;
+  uint64_t files_written = 0;    // created or changed
+  uint64_t files_unchanged = 0;  // --delta: already matching
+  uint64_t files_removed = 0;    // --delta/--force: not in the backup
+  uint64_t bytes_written = 0;
+  std::vector<std::string> written_paths;  // relative paths of files written
+  double seconds = 0;
+};
+
+RestoreResult RunRestore(const RestoreOptions& options);
+
+}  // namespace pgvault

@@ -1,0 +1,99 @@
+#include "compress/codec.h"
+
+#include <lz4.h>
+#include <zstd.h>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace pgvault {
+
+std::string CodecName(Codec codec) {
+  switch (codec) {
+    case Codec::kNone: return "none";
+    case Codec::kZstd: return "zstd";
+    case Codec::kLz4: return "lz4";
+  }
+  return "unknown";
+}
+
+Codec CodecFromName(const std::string& name) {
+  if (name == "zstd") return Codec::kZstd;
+  if (name == "lz4") return Codec::kLz4;
+  if (name == "none") return Codec::kNone;
+  throw Error(fmt::format("unknown compression '{}': use zstd, lz4 or none", name));
+}
+
+struct Compressor::State {
+  ZSTD_CCtx* zstd = nullptr;
+  ~State() { ZSTD_freeCCtx(zstd); }
+};
+
+Compressor::Compressor(Codec codec, int level) : codec_(codec), level_(level), state_(std::make_unique<State>()) {
+  if (codec_ == Codec::kZstd) {
+    state_->zstd = ZSTD_createCCtx();
+    if (state_->zstd == nullptr) throw Error("zstd: cannot create compression context");
+    ZSTD_CCtx_setParameter(state_->zstd, ZSTD_c_compressionLevel, level_);
+    ZSTD_CCtx_setParameter(state_->zstd, ZSTD_c_checksumFlag, 0);  // chunk ids already verify content
+  }
+}
+
+Compressor::~Compressor() = default;
+
+Codec Compressor::Compress(std::string_view input, std::string& output) {
+  size_t limit = input.size() - input.size() / 32;
+  switch (codec_) {
+    case Codec::kNone:
+      break;
+    case Codec::kZstd: {
+      output.resize(ZSTD_compressBound(input.size()));
+      size_t n = ZSTD_compress2(state_->zstd, output.data(), output.size(), input.data(), input.size());
+      if (ZSTD_isError(n)) throw Error(fmt::format("zstd compression failed: {}", ZSTD_getErrorName(n)));
+      if (n < limit) {
+        output.resize(n);
+        return Codec::kZstd;
+      }
+      break;
+    }
+    case Codec::kLz4: {
+      output.resize(static_cast<size_t>(LZ4_compressBound(static_cast<int>(input.size()))));
+      int n = LZ4_compress_default(input.data(), output.data(), static_cast<int>(input.size()),
+                                   static_cast<int>(output.size()));
+      if (n <= 0) throw Error("lz4 compression failed");
+      if (static_cast<size_t>(n) < limit) {
+        output.resize(static_cast<size_t>(n));
+        return Codec::kLz4;
+      }
+      break;
+    }
+  }
+  output.assign(input.data(), input.size());
+  return Codec::kNone;
+}
+
+void Decompress(Codec codec, std::string_view input, size_t raw_size, std::string& output) {
+  output.resize(raw_size);
+  switch (codec) {
+    case Codec::kNone:
+      if (input.size() != raw_size)
+        throw IntegrityError(fmt::format("stored size {} differs from expected {}", input.size(), raw_size));
+      output.assign(input.data(), input.size());
+      return;
+    case Codec::kZstd: {
+      size_t n = ZSTD_decompress(output.data(), output.size(), input.data(), input.size());
+      if (ZSTD_isError(n)) throw IntegrityError(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
+      if (n != raw_size) throw IntegrityError(fmt::format("zstd: {} bytes decoded, {} expected", n, raw_size));
+      return;
+    }
+    case Codec::kLz4: {
+      int n = LZ4_decompress_safe(input.data(), output.data(), static_cast<int>(input.size()),
+                                  static_cast<int>(raw_size));
+      if (n < 0 || static_cast<size_t>(n) != raw_size) throw IntegrityError("lz4: corrupt data");
+      return;
+    }
+  }
+  throw IntegrityError(fmt::format("unknown codec {}", static_cast<int>(codec)));
+}
+
+}  // namespace pgvault

@@ -1,0 +1,42 @@
+// Chunk compression. A codec is recorded per stored chunk (not per backup), so
+// a repository may mix codecs and a chunk that does not compress is stored raw.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace pgvault {
+
+enum class Codec : uint8_t { kNone = 0, kZstd = 1, kLz4 = 2 };
+
+std::string CodecName(Codec codec);
+Codec CodecFromName(const std::string& name);  // "zstd", "lz4", "none"; throws
+
+// One compressor per worker thread: it keeps its compression context alive
+// between chunks, which matters for small chunks.
+class Compressor {
+ public:
+  Compressor(Codec codec, int level);
+  ~Compressor();
+  Compressor(const Compressor&) = delete;
+  Compressor& operator=(const Compressor&) = delete;
+
+  // Compresses `input` into `output`; returns the codec actually used. Data
+  // that does not shrink by at least 1/32 is stored as-is (kNone): reading it
+  // back then costs nothing.
+  Codec Compress(std::string_view input, std::string& output);
+
+ private:
+  struct State;
+  Codec codec_;
+  int level_;
+  std::unique_ptr<State> state_;
+};
+
+// Decompresses a chunk whose plaintext is exactly `raw_size` bytes. Throws
+// IntegrityError when the stored bytes are not a valid frame of that size.
+void Decompress(Codec codec, std::string_view input, size_t raw_size, std::string& output);
+
+}  // namespace pgvault

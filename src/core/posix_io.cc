@@ -1,0 +1,118 @@
+#include "core/posix_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace pgvault {
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+UniqueFd OpenOrThrow(const std::string& path, int flags, mode_t mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) throw NotFoundError(fmt::format("{}: no such file or directory", path));
+    throw Error(fmt::format("cannot open {}: {}", path, ErrnoText(err)));
+  }
+  return UniqueFd(fd);
+}
+
+size_t PreadFull(int fd, void* buffer, size_t length, uint64_t offset, const std::string& path) {
+  size_t done = 0;
+  auto* out = static_cast<char*>(buffer);
+  while (done < length) {
+    ssize_t n = ::pread(fd, out + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(fmt::format("cannot read {} at offset {}: {}", path, offset + done, ErrnoText(errno)));
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+void PwriteFull(int fd, const void* buffer, size_t length, uint64_t offset, const std::string& path) {
+  size_t done = 0;
+  const auto* in = static_cast<const char*>(buffer);
+  while (done < length) {
+    ssize_t n = ::pwrite(fd, in + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(fmt::format("cannot write {} at offset {}: {}", path, offset + done, ErrnoText(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+void WriteFull(int fd, const void* buffer, size_t length, const std::string& path) {
+  size_t done = 0;
+  const auto* in = static_cast<const char*>(buffer);
+  while (done < length) {
+    ssize_t n = ::write(fd, in + done, length - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(fmt::format("cannot write {}: {}", path, ErrnoText(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+void FsyncOrThrow(int fd, const std::string& path) {
+  if (::fsync(fd) != 0) throw Error(fmt::format("cannot fsync {}: {}", path, ErrnoText(errno)));
+}
+
+void FsyncDirectory(const std::string& path) {
+  UniqueFd fd = OpenOrThrow(path, O_RDONLY | O_DIRECTORY);
+  FsyncOrThrow(fd.get(), path);
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  UniqueFd fd = OpenOrThrow(path, O_RDONLY);
+  std::string data;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(fmt::format("cannot read {}: {}", path, ErrnoText(errno)));
+    }
+    if (n == 0) break;
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+void WriteFileAtomically(const std::string& path, std::string_view data, mode_t mode) {
+  std::filesystem::path target(path);
+  std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
+  std::string temp = fmt::format("{}/.tmp-{}-{}", dir, target.filename().string(), std::random_device{}());
+  {
+    UniqueFd fd = OpenOrThrow(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode);
+    try {
+      WriteFull(fd.get(), data.data(), data.size(), temp);
+      FsyncOrThrow(fd.get(), temp);
+    } catch (...) {
+      ::unlink(temp.c_str());
+      throw;
+    }
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    throw Error(fmt::format("cannot rename {} to {}: {}", temp, path, ErrnoText(err)));
+  }
+  FsyncDirectory(dir);
+}
+
+}  // namespace pgvault

@@ -1,0 +1,51 @@
+#include "core/timestamp.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace pgvault {
+
+std::string FormatTimestamp(SystemTime time) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+std::string FormatBackupIdTime(SystemTime time) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+}
+
+SystemTime ParseTimestamp(const std::string& text) {
+  std::tm tm{};
+  int millis = 0;
+  int year, month, day, hour, minute, second;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &year, &month, &day, &hour, &minute, &second, &millis) < 6)
+    throw Error(fmt::format("invalid timestamp '{}'", text));
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  std::time_t seconds = timegm(&tm);
+  return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
+}
+
+std::string FormatDuration(double seconds) {
+  if (seconds < 60) return fmt::format("{:.1f}s", seconds);
+  long total = static_cast<long>(seconds);
+  if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
+  return fmt::format("{}h{:02}m{:02}s", total / 3600, total / 60 % 60, total % 60);
+}
+
+}  // namespace pgvault

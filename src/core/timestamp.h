@@ -1,0 +1,16 @@
+// UTC timestamps in the one text form the repository uses (RFC 3339, "Z").
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace pgvault {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+std::string FormatTimestamp(SystemTime time);          // 2026-11-24T13:53:00.123Z
+std::string FormatBackupIdTime(SystemTime time);       // 20261124T135300
+SystemTime ParseTimestamp(const std::string& text);    // inverse of FormatTimestamp
+std::string FormatDuration(double seconds);            // 1h02m03s, 4.2s
+
+}  // namespace pgvault

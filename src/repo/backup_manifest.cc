@@ -1,0 +1,173 @@
+#include "repo/backup_manifest.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace pgvault {
+
+using nlohmann::json;
+
+Digest FileChecksum(const std::vector<Digest>& chunks) {
+  Sha256Stream stream;
+  for (const auto& c : chunks) stream.Update({reinterpret_cast<const char*>(c.data()), c.size()});
+  return stream.Finish();
+}
+
+std::string BackupManifest::ToJson() const {
+  json j;
+  j["format"] = "pgvault-backup-manifest";
+  j["version"] = 1;
+  j["id"] = id;
+  j["type"] = type;
+  j["method"] = method;
+  j["status"] = status;
+  j["warnings"] = warnings;
+  json failures = json::array();
+  for (const auto& f : checksum_failures)
+    failures.push_back({{"path", f.path}, {"relation", f.relation}, {"block", f.block}});
+  j["checksum_failures"] = failures;
+  j["tool_version"] = tool_version;
+  j["system_identifier"] = std::to_string(system_identifier);
+  j["pg_version"] = pg_version;
+  j["timeline"] = timeline;
+  j["start_lsn"] = start_lsn;
+  j["stop_lsn"] = stop_lsn;
+  j["checkpoint_lsn"] = checkpoint_lsn;
+  j["start_wal"] = start_wal;
+  j["stop_wal"] = stop_wal;
+  j["start_time"] = start_time;
+  j["stop_time"] = stop_time;
+  j["duration_seconds"] = duration_seconds;
+  j["backup_label"] = backup_label;
+  j["tablespace_map"] = tablespace_map;
+  json spcs = json::array();
+  for (const auto& t : tablespaces) spcs.push_back({{"oid", t.oid}, {"name", t.name}, {"location", t.location}});
+  j["tablespaces"] = spcs;
+  j["source"] = {{"backup_from", backup_from},
+                 {"host", source_host},
+                 {"pgdata", source_pgdata},
+                 {"conninfo", source_conninfo}};
+  j["wal_segment_size"] = wal_segment_size;
+  j["compression"] = compression;
+  j["chunk_size"] = chunk_size;
+  j["size"] = size;
+  j["stored_size"] = stored_size;
+  j["file_count"] = file_count;
+  j["chunk_count"] = chunk_count;
+  j["files"] = {{"path", files_object}, {"sha256", files_sha256}, {"size", files_size}};
+  return j.dump(2) + "\n";
+}
+
+BackupManifest BackupManifest::FromJson(const std::string& text, const std::string& where) {
+  BackupManifest m;
+  try {
+    json j = json::parse(text);
+    if (j.value("format", "") != "pgvault-backup-manifest")
+      throw IntegrityError(fmt::format("{} is not a pgvault backup manifest", where));
+    if (j.at("version").get<int>() > 1)
+      throw Error(fmt::format("{} has a newer manifest version: upgrade pgvault", where));
+    m.id = j.at("id");
+    m.type = j.at("type");
+    m.method = j.at("method");
+    m.status = j.at("status");
+    m.warnings = j.at("warnings").get<std::vector<std::string>>();
+    for (const auto& f : j.at("checksum_failures"))
+      m.checksum_failures.push_back({f.at("path"), f.at("relation"), f.at("block")});
+    m.tool_version = j.at("tool_version");
+    m.system_identifier = std::stoull(j.at("system_identifier").get<std::string>());
+    m.pg_version = j.at("pg_version");
+    m.timeline = j.at("timeline");
+    m.start_lsn = j.at("start_lsn");
+    m.stop_lsn = j.at("stop_lsn");
+    m.checkpoint_lsn = j.at("checkpoint_lsn");
+    m.start_wal = j.at("start_wal");
+    m.stop_wal = j.at("stop_wal");
+    m.start_time = j.at("start_time");
+    m.stop_time = j.at("stop_time");
+    m.duration_seconds = j.value("duration_seconds", 0.0);
+    m.backup_label = j.at("backup_label");
+    m.tablespace_map = j.at("tablespace_map");
+    for (const auto& t : j.at("tablespaces")) m.tablespaces.push_back({t.at("oid"), t.at("name"), t.at("location")});
+    const json& src = j.at("source");
+    m.backup_from = src.at("backup_from");
+    m.source_host = src.at("host");
+    m.source_pgdata = src.at("pgdata");
+    m.source_conninfo = src.at("conninfo");
+    m.wal_segment_size = j.at("wal_segment_size");
+    m.compression = j.at("compression");
+    m.chunk_size = j.at("chunk_size");
+    m.size = j.at("size");
+    m.stored_size = j.at("stored_size");
+    m.file_count = j.at("file_count");
+    m.chunk_count = j.at("chunk_count");
+    m.files_object = j.at("files").at("path");
+    m.files_sha256 = j.at("files").at("sha256");
+    m.files_size = j.at("files").at("size");
+  } catch (const json::exception& e) {
+    throw IntegrityError(fmt::format("{} is damaged: {}", where, e.what()));
+  }
+  return m;
+}
+
+static const char* TypeName(FileType t) {
+  switch (t) {
+    case FileType::kFile: return "file";
+    case FileType::kDirectory: return "dir";
+    case FileType::kSymlink: return "link";
+  }
+  return "?";
+}
+
+json FileListToJson(const std::vector<FileEntry>& files) {
+  json list = json::array();
+  for (const auto& f : files) {
+    json e = {{"path", f.path},   {"type", TypeName(f.type)}, {"mode", fmt::format("{:04o}", f.mode)},
+              {"mtime", f.mtime}, {"uid", f.uid},              {"gid", f.gid},
+              {"user", f.user},   {"group", f.group}};
+    if (f.type == FileType::kFile) {
+      e["size"] = f.size;
+      json chunks = json::array();
+      for (const auto& c : f.chunks) chunks.push_back(DigestHex(c));
+      e["chunks"] = std::move(chunks);
+      e["checksum"] = DigestHex(f.checksum);
+    } else if (f.type == FileType::kSymlink) {
+      e["target"] = f.link_target;
+    }
+    list.push_back(std::move(e));
+  }
+  return json{{"format", "pgvault-file-list"}, {"version", 1}, {"files", std::move(list)}};
+}
+
+std::vector<FileEntry> FileListFromJson(const json& doc, const std::string& where) {
+  std::vector<FileEntry> files;
+  try {
+    if (doc.value("format", "") != "pgvault-file-list")
+      throw IntegrityError(fmt::format("{} is not a pgvault file list", where));
+    for (const auto& e : doc.at("files")) {
+      FileEntry f;
+      f.path = e.at("path");
+      std::string type = e.at("type");
+      f.type = type == "file" ? FileType::kFile : type == "dir" ? FileType::kDirectory : FileType::kSymlink;
+      f.mode = static_cast<uint32_t>(std::stoul(e.at("mode").get<std::string>(), nullptr, 8));
+      f.mtime = e.at("mtime");
+      f.uid = e.at("uid");
+      f.gid = e.at("gid");
+      f.user = e.at("user");
+      f.group = e.at("group");
+      if (f.type == FileType::kFile) {
+        f.size = e.at("size");
+        for (const auto& c : e.at("chunks")) f.chunks.push_back(DigestFromHex(c.get<std::string>()));
+        f.checksum = DigestFromHex(e.at("checksum").get<std::string>());
+      } else if (f.type == FileType::kSymlink) {
+        f.link_target = e.at("target");
+      }
+      files.push_back(std::move(f));
+    }
+  } catch (const json::exception& e) {
+    throw IntegrityError(fmt::format("{} is damaged: {}", where, e.what()));
+  }
+  return files;
+}
+
+}  // namespace pgvault

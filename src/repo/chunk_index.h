@@ -1,0 +1,65 @@
+// ChunkIndex: where each stored chunk lives (pack, offset, sizes, codec).
+//
+// The index is a cache of the pack trailers, persisted as index files
+// (index/<name>.json.zst) written by each backup before its manifest. Packs
+// that no index file covers (left by an interrupted backup) are read from
+// their own trailers and "adopted" by the next backup, so their chunks are
+// reused instead of stored again.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "compress/codec.h"
+#include "crypto/sha256.h"
+#include "repo/pack_format.h"
+
+namespace pgvault {
+
+class Storage;
+
+struct ChunkLocation {
+  uint32_t pack = 0;  // index into ChunkIndex::packs()
+  uint64_t offset = 0;
+  uint32_t stored_size = 0;
+  uint32_t raw_size = 0;
+  Codec codec = Codec::kNone;
+};
+
+struct PackRecord {
+  std::string path;  // e.g. "packs/3f/3f9a....pack"
+  uint64_t size = 0;
+  std::vector<PackEntry> entries;
+};
+
+class ChunkIndex {
+ public:
+  // Reads every index file; with `adopt_orphans`, also reads the trailers of
+  // packs no index file lists (those are returned by adopted()).
+  static ChunkIndex Load(Storage& storage, bool adopt_orphans);
+
+  const ChunkLocation* Find(const Digest& id) const {
+    auto it = chunks_.find(id);
+    return it == chunks_.end() ? nullptr : &it->second;
+  }
+  const std::string& PackPath(uint32_t pack) const { return packs_[pack]; }
+  void AddPack(const PackRecord& pack);
+  size_t chunk_count() const { return chunks_.size(); }
+  const std::vector<PackRecord>& adopted() const { return adopted_; }
+
+  // Writes one index file listing `packs`.
+  static void WriteIndexFile(Storage& storage, const std::vector<PackRecord>& packs);
+
+ private:
+  std::vector<std::string> packs_;
+  std::unordered_map<std::string, uint32_t> pack_numbers_;
+  std::unordered_map<Digest, ChunkLocation, DigestHash> chunks_;
+  std::vector<PackRecord> adopted_;
+};
+
+// Reads the trailer of one pack (footer, then entries) with two ranged reads.
+PackRecord ReadPackTrailer(Storage& storage, const std::string& path, uint64_t size);
+
+}  // namespace pgvault

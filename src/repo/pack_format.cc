@@ -1,0 +1,82 @@
+#include "repo/pack_format.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace pgvault {
+
+namespace {
+void PutU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(p[i]);
+  return v;
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(p[i]);
+  return v;
+}
+}  // namespace
+
+std::string EncodePackTrailer(const std::vector<PackEntry>& entries) {
+  std::string out;
+  out.reserve(entries.size() * kPackEntrySize + kPackFooterSize);
+  for (const auto& e : entries) {
+    out.append(reinterpret_cast<const char*>(e.id.data()), e.id.size());
+    PutU64(out, e.offset);
+    PutU32(out, e.stored_size);
+    PutU32(out, e.raw_size);
+    out.push_back(static_cast<char>(e.codec));
+    out.push_back(static_cast<char>(e.flags));
+    out.append(2, '\0');
+  }
+  Digest digest = Sha256(out);
+  PutU32(out, static_cast<uint32_t>(entries.size()));
+  PutU32(out, 0);
+  out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+  out.append(kPackFooterMagic);
+  return out;
+}
+
+uint32_t DecodePackFooterCount(std::string_view footer, const std::string& pack) {
+  if (footer.size() != kPackFooterSize || footer.substr(40) != kPackFooterMagic)
+    throw IntegrityError(fmt::format("pack {}: footer is damaged (bad magic)", pack));
+  return GetU32(footer.data());
+}
+
+std::vector<PackEntry> DecodePackTrailer(std::string_view trailer, const std::string& pack) {
+  if (trailer.size() < kPackFooterSize) throw IntegrityError(fmt::format("pack {}: trailer is truncated", pack));
+  std::string_view footer = trailer.substr(trailer.size() - kPackFooterSize);
+  uint32_t count = DecodePackFooterCount(footer, pack);
+  std::string_view body = trailer.substr(0, trailer.size() - kPackFooterSize);
+  if (body.size() != static_cast<size_t>(count) * kPackEntrySize)
+    throw IntegrityError(fmt::format("pack {}: trailer size does not match its {} entries", pack, count));
+  Digest digest = Sha256(body);
+  if (std::memcmp(digest.data(), footer.data() + 8, 32) != 0)
+    throw IntegrityError(fmt::format("pack {}: trailer checksum mismatch", pack));
+  std::vector<PackEntry> entries(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const char* p = body.data() + static_cast<size_t>(i) * kPackEntrySize;
+    PackEntry& e = entries[i];
+    std::memcpy(e.id.data(), p, 32);
+    e.offset = GetU64(p + 32);
+    e.stored_size = GetU32(p + 40);
+    e.raw_size = GetU32(p + 44);
+    e.codec = static_cast<Codec>(static_cast<uint8_t>(p[48]));
+    e.flags = static_cast<uint8_t>(p[49]);
+    if (e.codec != Codec::kNone && e.codec != Codec::kZstd && e.codec != Codec::kLz4)
+      throw IntegrityError(fmt::format("pack {}: entry {} has unknown codec", pack, i));
+  }
+  return entries;
+}
+
+}  // namespace pgvault

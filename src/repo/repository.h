@@ -1,0 +1,60 @@
+// Repository: a Storage plus the layout and rules of format v1
+// (docs/repository-format.md). Commands talk to this, never to paths.
+//
+//   config.json                      RepositoryConfig
+//   lock                             writer lock (flock on POSIX storage)
+//   packs/<xx>/<name>.pack           chunks, see pack_format.h
+//   index/<name>.json.zst            pack trailers, cached
+//   backups/<id>/files.json.zst      file list of a backup
+//   backups/<id>/manifest.json       the backup's commit object, written last
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "repo/backup_manifest.h"
+#include "repo/repository_config.h"
+#include "storage/storage.h"
+
+namespace pgvault {
+
+class Repository {
+ public:
+  // Creates a new repository at the storage root. Refuses one that exists.
+  static void Init(Storage& storage, RepositoryConfig config);
+  // Opens an existing repository; a clear error if there is none.
+  static std::unique_ptr<Repository> Open(std::unique_ptr<Storage> storage);
+
+  Storage& storage() { return *storage_; }
+  const RepositoryConfig& config() const { return config_; }
+  std::string Describe() const { return storage_->Describe(); }
+
+  // Exclusive writer lock, held for the life of the returned object.
+  std::unique_ptr<StorageLock> LockForWrite(const std::string& command);
+
+  // Records the cluster's system identifier on first use; afterwards refuses
+  // any other. Call with the writer lock held.
+  void BindSystemIdentifier(uint64_t system_identifier);
+
+  // Committed backups (those with a manifest), oldest first.
+  std::vector<BackupManifest> ListBackups();
+  // "latest" or an id. Throws naming the available ids if not found.
+  BackupManifest LoadBackup(const std::string& id_or_latest);
+  // The file list, checked against the hash recorded in the manifest.
+  std::vector<FileEntry> LoadFileList(const BackupManifest& manifest);
+
+  // A fresh backup id for a backup that starts at `start` (unique in this repo).
+  std::string NewBackupId(const std::string& time_part);
+  // Stores the file list, fills the manifest's files_* fields, then commits the
+  // manifest atomically: only after this returns is the backup visible.
+  void CommitBackup(BackupManifest& manifest, const std::vector<FileEntry>& files);
+
+ private:
+  Repository(std::unique_ptr<Storage> storage, RepositoryConfig config)
+      : storage_(std::move(storage)), config_(std::move(config)) {}
+  std::unique_ptr<Storage> storage_;
+  RepositoryConfig config_;
+};
+
+}  // namespace pgvault

@@ -1,0 +1,58 @@
+#include "repo/repository_config.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace pgvault {
+
+using nlohmann::json;
+
+std::string RepositoryConfig::ToJson() const {
+  json j = {
+      {"format", "pgvault-repository"},
+      {"version", version},
+      {"repository_id", repository_id},
+      {"created_at", created_at},
+      {"chunking", {{"method", "fixed"}, {"chunk_size", chunk_size}}},
+      {"pack_size", pack_size},
+      {"hash", "sha256"},
+      {"encryption", {{"method", encryption}}},
+  };
+  j["system_identifier"] = system_identifier ? json(std::to_string(*system_identifier)) : json(nullptr);
+  return j.dump(2) + "\n";
+}
+
+RepositoryConfig RepositoryConfig::FromJson(const std::string& text, const std::string& where) {
+  RepositoryConfig c;
+  try {
+    json j = json::parse(text);
+    if (j.value("format", "") != "pgvault-repository")
+      throw Error(fmt::format("{} is not a pgvault repository config", where));
+    c.version = j.at("version").get<int>();
+    if (c.version > kRepositoryFormatVersion)
+      throw Error(fmt::format("repository {} has format version {}, this pgvault reads up to {}: upgrade pgvault",
+                              where, c.version, kRepositoryFormatVersion));
+    c.repository_id = j.at("repository_id").get<std::string>();
+    c.created_at = j.value("created_at", "");
+    const json& chunking = j.at("chunking");
+    if (chunking.at("method").get<std::string>() != "fixed")
+      throw Error(fmt::format("{}: unsupported chunking method", where));
+    c.chunk_size = chunking.at("chunk_size").get<uint32_t>();
+    c.pack_size = j.at("pack_size").get<uint64_t>();
+    if (j.value("hash", "") != "sha256") throw Error(fmt::format("{}: unsupported hash", where));
+    c.encryption = j.at("encryption").at("method").get<std::string>();
+    if (c.encryption != "none")
+      throw Error(fmt::format("{}: encryption '{}' is not supported by this pgvault", where, c.encryption));
+    if (j.contains("system_identifier") && !j["system_identifier"].is_null())
+      c.system_identifier = std::stoull(j["system_identifier"].get<std::string>());
+    if (c.chunk_size < 4096 || c.chunk_size > (64u << 20))
+      throw Error(fmt::format("{}: chunk_size {} is out of range", where, c.chunk_size));
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{} is damaged: {}", where, e.what()));
+  }
+  return c;
+}
+
+}  // namespace pgvault

@@ -1,0 +1,185 @@
+#include "storage/posix_storage.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/posix_io.h"
+
+namespace pgvault {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Temporary files carry this prefix; List() never returns them, so an object
+// that was never committed is invisible even if a crash left its bytes behind.
+constexpr std::string_view kTempPrefix = ".tmp-";
+
+void MakeDirectories(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(fmt::format("cannot create directory {}: {}", dir, ec.message()));
+}
+
+class PosixObjectWriter : public ObjectWriter {
+ public:
+  PosixObjectWriter(std::string final_path) : final_path_(std::move(final_path)) {
+    fs::path p(final_path_);
+    dir_ = p.parent_path().string();
+    MakeDirectories(dir_);
+    std::random_device rd;
+    temp_path_ = fmt::format("{}/{}{}-{:08x}{:08x}", dir_, kTempPrefix, p.filename().string(), rd(), rd());
+    fd_ = OpenOrThrow(temp_path_, O_WRONLY | O_CREAT | O_EXCL, 0640);
+  }
+  ~PosixObjectWriter() override {
+    if (!committed_) {
+      fd_.Reset();
+      ::unlink(temp_path_.c_str());
+    }
+  }
+  void Append(std::string_view data) override {
+    WriteFull(fd_.get(), data.data(), data.size(), temp_path_);
+    written_ += data.size();
+  }
+  void Commit() override {
+    FsyncOrThrow(fd_.get(), temp_path_);
+    fd_.Reset();
+    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
+      throw Error(fmt::format("cannot rename {} to {}: {}", temp_path_, final_path_, ErrnoText(errno)));
+    committed_ = true;
+    FsyncDirectory(dir_);
+  }
+  uint64_t BytesWritten() const override { return written_; }
+
+ private:
+  std::string final_path_, temp_path_, dir_;
+  UniqueFd fd_;
+  uint64_t written_ = 0;
+  bool committed_ = false;
+};
+
+class PosixLock : public StorageLock {
+ public:
+  explicit PosixLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  ~PosixLock() override {
+    // Clear the holder note before releasing, so a later reader of a free lock
+    // does not see a stale holder.
+    if (::ftruncate(fd_.get(), 0) != 0) { /* best effort */ }
+    ::flock(fd_.get(), LOCK_UN);
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+}  // namespace
+
+PosixStorage::PosixStorage(std::string root) : root_(std::move(root)) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+std::string PosixStorage::FullPath(const std::string& path) const { return root_ + "/" + path; }
+
+bool PosixStorage::Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(FullPath(path).c_str(), &st) == 0;
+}
+
+std::string PosixStorage::Read(const std::string& path) { return ReadWholeFile(FullPath(path)); }
+
+std::string PosixStorage::ReadRange(const std::string& path, uint64_t offset, uint64_t length) {
+  std::string full = FullPath(path);
+  UniqueFd fd = OpenOrThrow(full, O_RDONLY);
+  std::string out(length, '\0');
+  size_t n = PreadFull(fd.get(), out.data(), length, offset, full);
+  if (n != length)
+    throw IntegrityError(fmt::format("{} is truncated: wanted {} bytes at offset {}, found {}", full, length, offset, n));
+  return out;
+}
+
+uint64_t PosixStorage::Size(const std::string& path) {
+  struct stat st;
+  std::string full = FullPath(path);
+  if (::stat(full.c_str(), &st) != 0) {
+    if (errno == ENOENT) throw NotFoundError(fmt::format("{}: no such file", full));
+    throw Error(fmt::format("cannot stat {}: {}", full, ErrnoText(errno)));
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
+std::unique_ptr<ObjectWriter> PosixStorage::Create(const std::string& path) {
+  return std::make_unique<PosixObjectWriter>(FullPath(path));
+}
+
+std::vector<ObjectInfo> PosixStorage::List(const std::string& prefix) {
+  std::vector<ObjectInfo> out;
+  std::string base = prefix.empty() ? root_ : FullPath(prefix);
+  std::error_code ec;
+  if (!fs::exists(base, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::string name = it->path().filename().string();
+    if (name.starts_with(kTempPrefix)) continue;
+    std::string rel = fs::relative(it->path(), root_).generic_string();
+    out.push_back({rel, static_cast<uint64_t>(it->file_size())});
+  }
+  if (ec) throw Error(fmt::format("cannot list {}: {}", base, ec.message()));
+  return out;
+}
+
+void PosixStorage::Remove(const std::string& path) {
+  std::string full = FullPath(path);
+  if (::unlink(full.c_str()) != 0 && errno != ENOENT)
+    throw Error(fmt::format("cannot remove {}: {}", full, ErrnoText(errno)));
+}
+
+std::unique_ptr<StorageLock> PosixStorage::Lock(const std::string& name, const std::string& holder_info) {
+  // flock: the kernel drops the lock when the process dies, even by kill -9, so
+  // a crashed backup never leaves the repository locked.
+  std::string path = FullPath(name);
+  UniqueFd fd = OpenOrThrow(path, O_RDWR | O_CREAT, 0640);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      std::string holder;
+      try {
+        holder = ReadWholeFile(path);
+      } catch (const Error&) {
+      }
+      while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+      throw Error(fmt::format("repository {} is locked by another pgvault process ({}); wait for it to finish",
+                              root_, holder.empty() ? "holder unknown" : holder));
+    }
+    throw Error(fmt::format("cannot lock {}: {}", path, ErrnoText(errno)));
+  }
+  if (::ftruncate(fd.get(), 0) == 0) {
+    std::string note = holder_info + "\n";
+    PwriteFull(fd.get(), note.data(), note.size(), 0, path);
+  }
+  return std::make_unique<PosixLock>(std::move(fd));
+}
+
+std::unique_ptr<Storage> OpenStorage(const std::string& location) {
+  if (location.empty()) throw Error("no repository given: pass --repo DIR or set PGVAULT_REPO");
+  auto scheme = location.find("://");
+  if (scheme != std::string::npos) {
+    throw Error(fmt::format("repository URL '{}': object stores ({}) are not supported by this build yet; use a local "
+                            "directory",
+                            location, location.substr(0, scheme)));
+  }
+  std::error_code ec;
+  std::string absolute = fs::absolute(location, ec).lexically_normal().string();
+  if (ec) absolute = location;
+  return std::make_unique<PosixStorage>(absolute);
+}
+
+}  // namespace pgvault

@@ -1,0 +1,82 @@
+// Storage: the one interface through which every repository byte passes.
+//
+// Like LevelDB's Env, it hides where bytes live. Paths are relative, '/'-
+// separated keys ("packs/ab/abcd.pack"); a backend maps them to files or
+// objects. The engine relies on these promises only:
+//   * an object written with Create()+Commit() appears atomically and durably
+//     at Commit(), or not at all (a crash before Commit leaves nothing visible);
+//   * objects are never modified in place, only created or removed;
+//   * List() returns committed objects only.
+// Object stores (S3, Azure, GCS) implement the same interface.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgvault {
+
+struct ObjectInfo {
+  std::string path;  // relative to the storage root
+  uint64_t size = 0;
+};
+
+// A new object being written. Nothing is visible until Commit(); destroying an
+// uncommitted writer discards what was written.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual void Append(std::string_view data) = 0;
+  virtual void Commit() = 0;
+  virtual uint64_t BytesWritten() const = 0;
+};
+
+// Held repository lock; released on destruction (and by the OS if the process
+// dies, where the backend allows it).
+class StorageLock {
+ public:
+  virtual ~StorageLock() = default;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // Human-readable location for messages, e.g. "/backups/repo".
+  virtual std::string Describe() const = 0;
+
+  virtual bool Exists(const std::string& path) = 0;
+  // Whole object. Throws NotFoundError if it does not exist.
+  virtual std::string Read(const std::string& path) = 0;
+  // `length` bytes at `offset`. Throws NotFoundError, or IntegrityError if the
+  // object is shorter than offset+length.
+  virtual std::string ReadRange(const std::string& path, uint64_t offset, uint64_t length) = 0;
+  virtual uint64_t Size(const std::string& path) = 0;
+  // Starts a new object at `path`; an existing object at that path is replaced
+  // atomically at Commit().
+  virtual std::unique_ptr<ObjectWriter> Create(const std::string& path) = 0;
+  // Every committed object whose path starts with `prefix` + "/" (or all when
+  // prefix is empty), in no particular order.
+  virtual std::vector<ObjectInfo> List(const std::string& prefix) = 0;
+  // Removes an object; removing a missing object is not an error.
+  virtual void Remove(const std::string& path) = 0;
+
+  // Takes the repository-wide writer lock named `name`. Throws Error naming the
+  // current holder when it is taken and `wait` is false.
+  virtual std::unique_ptr<StorageLock> Lock(const std::string& name, const std::string& holder_info) = 0;
+
+  // Convenience: Create + Append + Commit.
+  void Write(const std::string& path, std::string_view data) {
+    auto writer = Create(path);
+    writer->Append(data);
+    writer->Commit();
+  }
+};
+
+// Opens storage for a repository location: a local path now; s3://, azure://
+// and gs:// URLs plug in here.
+std::unique_ptr<Storage> OpenStorage(const std::string& location);
+
+}  // namespace pgvault
