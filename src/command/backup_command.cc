@@ -21,6 +21,7 @@
 #include "core/os_user.h"
 #include "core/parallel.h"
 #include "core/posix_io.h"
+#include "core/test_pause.h"
 #include "core/timestamp.h"
 #include "pg/backup_label.h"
 #include "pg/connection.h"
@@ -326,6 +327,7 @@ BackupManifest BackupRun::Run() {
                                           {label_text, options_.fast_checkpoint ? "true" : "false"}));
   m.id = repo_->NewBackupId(FormatBackupIdTime(start_time));
   m.start_time = FormatTimestamp(start_time);
+  TestPausePoint("backup-started");
 
   entries_ = ScanDataDirectory(options_.pgdata);
   // pg_control goes last: on a standby its minRecoveryPoint must cover
@@ -360,7 +362,10 @@ BackupManifest BackupRun::Run() {
                                                options_.compress_level, chunk_size_));
   progress_ = std::make_unique<ProgressReporter>("backup", total_bytes + 2 * segment_size_, options_.progress);
   std::vector<WorkResult> results(items.size());
-  ParallelFor(jobs, items.size(), [&](size_t worker, size_t item) { ProcessItem(*workers[worker], items[item], results[item]); });
+  ParallelFor(jobs, items.size(), [&](size_t worker, size_t item) {
+    ProcessItem(*workers[worker], items[item], results[item]);
+    if (item == items.size() / 2) TestPausePoint("backup-copying");
+  });
 
   // Assemble file entries in scan order from their ranges.
   std::vector<std::vector<size_t>> ranges_of_file(entries_.size());
@@ -435,7 +440,9 @@ BackupManifest BackupRun::Run() {
     stored += w->packs.stored_bytes();
     new_chunks += w->new_chunks;
   }
+  TestPausePoint("backup-packs-written");
   ChunkIndex::WriteIndexFile(repo_->storage(), new_packs);
+  TestPausePoint("backup-index-written");
   progress_->Finish();
 
   m.start_lsn = FormatLsn(label.start_lsn);

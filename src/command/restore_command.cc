@@ -20,6 +20,7 @@
 #include "core/os_user.h"
 #include "core/parallel.h"
 #include "core/posix_io.h"
+#include "core/test_pause.h"
 #include "repo/chunk_index.h"
 #include "repo/chunk_reader.h"
 #include "repo/repository.h"
@@ -308,6 +309,7 @@ RestoreResult RestoreRun::Run() {
     const Item& item = items[i];
     RestoreRange(files[item.file], item.first, item.count, existed[item.file], workers[w].buffer, workers[w].existing,
                  *workers[w].reader);
+    if (i == items.size() / 2) TestPausePoint("restore-copying");
   });
   progress_->Finish();
 

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/test_pause.h"
 #include "core/timestamp.h"
 #include "repo/compressed_json.h"
 
@@ -118,6 +119,7 @@ void Repository::CommitBackup(BackupManifest& manifest, const std::vector<FileEn
   manifest.files_object = "backups/" + manifest.id + "/files.json.zst";
   WriteCompressedJson(*storage_, manifest.files_object, FileListToJson(files), &manifest.files_sha256,
                       &manifest.files_size);
+  TestPausePoint("backup-file-list-written");
   std::string text = manifest.ToJson();
   manifest.stored_size += manifest.files_size + text.size();
   text = manifest.ToJson();

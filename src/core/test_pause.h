@@ -1,0 +1,11 @@
+// Crash-point hooks for tests. When PGVAULT_TEST_PAUSE_AT names `point`,
+// pgvault prints "pgvault: paused at <point>" to stderr and sleeps, so a test
+// can kill -9 it at exactly that step of a commit protocol. Without the
+// variable this is one getenv per call and nothing else.
+#pragma once
+
+namespace pgvault {
+
+void TestPausePoint(const char* point);
+
+}  // namespace pgvault
