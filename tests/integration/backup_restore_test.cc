@@ -29,7 +29,7 @@ std::string ReadFile(const std::string& path) {
 
 // Restores `backup_id` into tmp/restored (tablespace to tmp/ts_restored),
 // starts it, and checks everything the acceptance list asks for.
-void RestoreAndCheck(TempDir& tmp, const std::string& repo, const std::string& backup_id,
+void RestoreAndCheck(TempDir& tmp, const std::string& repo, const std::string& backup_id, const std::string& stop_lsn,
                      const std::map<std::string, std::string>& static_sums, const std::vector<std::string>& history,
                      long history_before, long history_after) {
   auto restore = PgvaultJson({"restore", "--repo", repo, "--backup", backup_id, "--target", tmp / "restored",
@@ -44,7 +44,12 @@ void RestoreAndCheck(TempDir& tmp, const std::string& repo, const std::string& b
   restored->Start();
   EXPECT_EQ(restored->Value("SHOW archive_mode"), "off");
   EXPECT_EQ(restored->Value("SELECT pg_is_in_recovery()::text"), "false");
-  EXPECT_NE(restored->Log().find("consistent recovery state reached"), std::string::npos) << restored->Log();
+  EXPECT_NE(restored->Log().find("consistent recovery state reached at " + stop_lsn), std::string::npos)
+      << restored->Log();
+  // Recovery ended exactly at the backup's stop LSN: the end-of-recovery
+  // checkpoint is the first record after it. Nothing the server wrote after
+  // the backup was replayed.
+  EXPECT_EQ(restored->Value("SELECT checkpoint_lsn::text FROM pg_control_checkpoint()"), stop_lsn);
   EXPECT_EQ(restored->Value("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'ts1'"),
             tmp / "ts_restored");
   for (const auto& [table, sum] : static_sums) EXPECT_EQ(TableChecksum(*restored, table), sum) << table;
@@ -84,7 +89,7 @@ TEST(BackupRestore, PrimaryUnderLoadWithTablespaceRestoresExactly) {
   EXPECT_GE(list[0]["pg_version"].get<int>(), 150000);
 
   EXPECT_EQ(Pgvault({"verify", "--repo", repo}).exit_code, 0);
-  RestoreAndCheck(tmp, repo, backup["id"], static_sums, HistoryRows(*pg), before, after);
+  RestoreAndCheck(tmp, repo, backup["id"], backup["stop_lsn"], static_sums, HistoryRows(*pg), before, after);
 }
 
 TEST(BackupRestore, StandbyUnderLoadRestoresExactly) {
@@ -106,7 +111,7 @@ TEST(BackupRestore, StandbyUnderLoadRestoresExactly) {
   load.reset();
   EXPECT_EQ(backup["backup_from"], "standby");
   EXPECT_EQ(backup["status"], "complete");
-  RestoreAndCheck(tmp, repo, backup["id"], static_sums, HistoryRows(*primary), before, after);
+  RestoreAndCheck(tmp, repo, backup["id"], backup["stop_lsn"], static_sums, HistoryRows(*primary), before, after);
 }
 
 TEST(BackupRestore, SecondBackupOfUnchangedClusterAddsUnderOnePercent) {
