@@ -1,0 +1,100 @@
+// The storage contract the engine relies on, on the POSIX backend.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "core/error.h"
+#include "repo/chunk_index.h"
+#include "repo/pack_writer.h"
+#include "repo/repository.h"
+#include "storage/posix_storage.h"
+
+using namespace pgvault;
+namespace fs = std::filesystem;
+
+namespace {
+class StorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("pgvault-unit-" + std::to_string(std::random_device{}()));
+    fs::create_directories(root_);
+    storage_ = std::make_unique<PosixStorage>(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  std::string root_;
+  std::unique_ptr<PosixStorage> storage_;
+};
+}  // namespace
+
+TEST_F(StorageTest, UncommittedObjectsAreInvisibleAndDiscarded) {
+  {
+    auto w = storage_->Create("a/b/object");
+    w->Append("hello");
+    EXPECT_FALSE(storage_->Exists("a/b/object"));
+    EXPECT_TRUE(storage_->List("a").empty()) << "temp files must not be listed";
+  }  // destroyed without Commit
+  EXPECT_FALSE(storage_->Exists("a/b/object"));
+  EXPECT_TRUE(fs::is_empty(root_ + "/a/b"));
+  auto w = storage_->Create("a/b/object");
+  w->Append("hello ");
+  w->Append("world");
+  w->Commit();
+  EXPECT_EQ(storage_->Read("a/b/object"), "hello world");
+  EXPECT_EQ(storage_->ReadRange("a/b/object", 6, 5), "world");
+  EXPECT_THROW(storage_->ReadRange("a/b/object", 6, 50), IntegrityError);
+  EXPECT_THROW(storage_->Read("missing"), NotFoundError);
+  auto listed = storage_->List("a");
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].path, "a/b/object");
+  EXPECT_EQ(listed[0].size, 11u);
+}
+
+TEST_F(StorageTest, LockIsExclusiveAndNamesTheHolder) {
+  auto held = storage_->Lock("lock", "pid 1 on host, 'backup'");
+  try {
+    storage_->Lock("lock", "second");
+    FAIL() << "a second writer got the lock";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pid 1 on host, 'backup'"), std::string::npos) << e.what();
+  }
+  held.reset();
+  EXPECT_NO_THROW(storage_->Lock("lock", "third"));
+}
+
+TEST_F(StorageTest, RepositoryRefusesNonEmptyDirectoryAndUnknownVersions) {
+  storage_->Write("somebody-elses-file", "x");
+  EXPECT_THROW(Repository::Init(*storage_, RepositoryConfig{}), Error);
+  storage_->Remove("somebody-elses-file");
+  Repository::Init(*storage_, RepositoryConfig{});
+  EXPECT_THROW(Repository::Init(*storage_, RepositoryConfig{}), Error);
+  std::string config = storage_->Read("config.json");
+  auto pos = config.find("\"version\": 1");
+  ASSERT_NE(pos, std::string::npos);
+  config.replace(pos, 12, "\"version\": 9");
+  storage_->Write("config.json", config);
+  try {
+    Repository::Open(std::make_unique<PosixStorage>(root_));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("upgrade pgvault"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(StorageTest, PacksWithoutAnIndexAreAdoptedFromTheirTrailers) {
+  PackWriter writer(*storage_, 1 << 20);
+  Digest a = Sha256("a"), b = Sha256("b");
+  writer.Add(a, Codec::kNone, "a", 1);
+  writer.Add(b, Codec::kNone, "b", 1);
+  writer.Flush();
+  // No index file was written: as after a crash.
+  ChunkIndex without = ChunkIndex::Load(*storage_, false);
+  EXPECT_EQ(without.Find(a), nullptr);
+  ChunkIndex adopted = ChunkIndex::Load(*storage_, true);
+  ASSERT_NE(adopted.Find(b), nullptr);
+  EXPECT_EQ(adopted.adopted().size(), 1u);
+  ChunkIndex::WriteIndexFile(*storage_, adopted.adopted());
+  ChunkIndex indexed = ChunkIndex::Load(*storage_, true);
+  EXPECT_NE(indexed.Find(a), nullptr);
+  EXPECT_TRUE(indexed.adopted().empty());
+}
