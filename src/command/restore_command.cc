@@ -69,9 +69,13 @@ class RestoreRun {
 
  private:
   std::string Destination(const std::string& rel) const;
-  void RestoreRange(const FileEntry& file, uint64_t first_chunk, uint64_t count, bool existed, std::string& buffer,
-                    std::string& existing, ChunkReader& reader);
+  // Writes chunks [first_chunk, first_chunk+count) of `file`. A file handled
+  // by one item (`whole`) is created, sized and finished here, with a single
+  // open; larger files are created before and finished after the workers.
+  void RestoreRange(const FileEntry& file, uint64_t first_chunk, uint64_t count, bool existed, bool whole,
+                    std::string& buffer, std::string& existing, ChunkReader& reader);
   void ApplyOwnership(const std::string& path, const FileEntry& e, bool is_link);
+  void FinishFile(int fd, const std::string& path, const FileEntry& e);
 
   const RestoreOptions& options_;
   std::unique_ptr<Repository> repo_;
@@ -98,10 +102,23 @@ std::string RestoreRun::Destination(const std::string& rel) const {
   return target_ + "/" + rel;
 }
 
-void RestoreRun::RestoreRange(const FileEntry& file, uint64_t first_chunk, uint64_t count, bool existed,
+void RestoreRun::FinishFile(int fd, const std::string& path, const FileEntry& e) {
+  if (::fchmod(fd, e.mode) != 0) throw Error(fmt::format("cannot chmod {}: {}", path, ErrnoText(errno)));
+  if (as_root_) {
+    uid_t uid = UserId(e.user).value_or(e.uid);
+    gid_t gid = GroupId(e.group).value_or(e.gid);
+    if (::fchown(fd, uid, gid) != 0) throw Error(fmt::format("cannot set owner of {}: {}", path, ErrnoText(errno)));
+  }
+  struct timespec times[2] = {{e.mtime, 0}, {e.mtime, 0}};
+  ::futimens(fd, times);
+}
+
+void RestoreRun::RestoreRange(const FileEntry& file, uint64_t first_chunk, uint64_t count, bool existed, bool whole,
                               std::string& buffer, std::string& existing, ChunkReader& reader) {
   std::string path = Destination(file.path);
-  UniqueFd fd = OpenOrThrow(path, O_RDWR);
+  UniqueFd fd = OpenOrThrow(path, whole ? O_RDWR | O_CREAT : O_RDWR, file.mode);
+  if (whole && ::ftruncate(fd.get(), static_cast<off_t>(file.size)) != 0)
+    throw Error(fmt::format("cannot size {}: {}", path, ErrnoText(errno)));
   uint32_t chunk_size = manifest_.chunk_size;
   bool wrote = false;
   uint64_t bytes = 0;
@@ -128,6 +145,7 @@ void RestoreRun::RestoreRange(const FileEntry& file, uint64_t first_chunk, uint6
     bytes += length;
     progress_->Add(length);
   }
+  if (whole) FinishFile(fd.get(), path, file);
   std::lock_guard lock(result_mutex_);
   result_.bytes_written += bytes;
   if (wrote) changed_.insert(file.path);
@@ -175,8 +193,10 @@ RestoreResult RestoreRun::Run() {
   // Refuse before writing anything.
   std::vector<std::string> roots = {target_};
   for (const auto& [link, dir] : tablespace_dest_) roots.push_back(dir);
+  bool fresh_target = true;
   for (const auto& root : roots) {
     RefuseRunningServer(root);
+    if (!DirectoryIsEmpty(root)) fresh_target = false;
     if (!options_.delta && !options_.force && !DirectoryIsEmpty(root)) {
       throw Error(fmt::format("restore target {} is not empty: restore into an empty directory, or pass --delta to reuse "
                               "matching files or --force to overwrite it{}",
@@ -268,6 +288,7 @@ RestoreResult RestoreRun::Run() {
   };
   std::vector<Item> items;
   std::vector<bool> existed(files.size(), false);
+  std::vector<size_t> split_files;  // more than one work item
   uint64_t total = 0;
   std::optional<size_t> control;
   for (size_t i = 0; i < files.size(); ++i) {
@@ -276,20 +297,27 @@ RestoreResult RestoreRun::Run() {
     ++result_.files_total;
     std::string path = Destination(f.path);
     struct stat st;
-    bool exists = ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    // In a target that was empty nothing can exist yet: skip the lstat.
+    bool exists = !fresh_target && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
     existed[i] = exists && options_.delta;
     if (exists && !options_.delta) ::unlink(path.c_str());
     if (!existed[i] || static_cast<uint64_t>(st.st_size) != f.size) changed_.insert(f.path);
-    UniqueFd fd = OpenOrThrow(path, O_WRONLY | O_CREAT, f.mode);
-    if (::ftruncate(fd.get(), static_cast<off_t>(f.size)) != 0)
-      throw Error(fmt::format("cannot size {}: {}", path, ErrnoText(errno)));
     if (f.path == kControlFile) {
       control = i;
       continue;
     }
     total += f.size;
-    for (uint64_t c = 0; c < f.chunks.size(); c += kChunksPerWorkItem)
+    if (f.chunks.size() > kChunksPerWorkItem) {
+      UniqueFd fd = OpenOrThrow(path, O_WRONLY | O_CREAT, f.mode);
+      if (::ftruncate(fd.get(), static_cast<off_t>(f.size)) != 0)
+        throw Error(fmt::format("cannot size {}: {}", path, ErrnoText(errno)));
+      split_files.push_back(i);
+    }
+    uint64_t c = 0;
+    do {
       items.push_back({i, c, std::min<uint64_t>(kChunksPerWorkItem, f.chunks.size() - c)});
+      c += kChunksPerWorkItem;
+    } while (c < f.chunks.size());
   }
   if (!control) throw IntegrityError(fmt::format("backup {} has no global/pg_control", manifest_.id));
   // A restore that fails part-way leaves no pg_control (it is written last),
@@ -307,21 +335,22 @@ RestoreResult RestoreRun::Run() {
   std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.count > b.count; });
   ParallelFor(jobs, items.size(), [&](size_t w, size_t i) {
     const Item& item = items[i];
-    RestoreRange(files[item.file], item.first, item.count, existed[item.file], workers[w].buffer, workers[w].existing,
-                 *workers[w].reader);
+    bool whole = files[item.file].chunks.size() <= kChunksPerWorkItem;
+    RestoreRange(files[item.file], item.first, item.count, existed[item.file], whole, workers[w].buffer,
+                 workers[w].existing, *workers[w].reader);
     if (i == items.size() / 2) TestPausePoint("restore-copying");
   });
   progress_->Finish();
 
   // pg_control last, then backup_label and tablespace_map.
   {
+    for (size_t i : split_files) {
+      std::string path = Destination(files[i].path);
+      UniqueFd fd = OpenOrThrow(path, O_RDWR);
+      FinishFile(fd.get(), path, files[i]);
+    }
     const FileEntry& f = files[*control];
-    std::string path = Destination(f.path);
-    UniqueFd fd = OpenOrThrow(path, O_WRONLY | O_CREAT, f.mode);
-    if (::ftruncate(fd.get(), static_cast<off_t>(f.size)) != 0)
-      throw Error(fmt::format("cannot size {}: {}", path, ErrnoText(errno)));
-    fd.Reset();
-    RestoreRange(f, 0, f.chunks.size(), false, workers[0].buffer, workers[0].existing, *workers[0].reader);
+    RestoreRange(f, 0, f.chunks.size(), false, true, workers[0].buffer, workers[0].existing, *workers[0].reader);
   }
   const FileEntry* root_entry = nullptr;
   for (const auto& f : files)
@@ -337,15 +366,7 @@ RestoreResult RestoreRun::Run() {
     if (root_entry) ApplyOwnership(path, *root_entry, false);
   }
 
-  // Ownership, modes and times of files; then make it all durable.
-  for (const auto& f : files) {
-    if (f.type != FileType::kFile) continue;
-    std::string path = Destination(f.path);
-    if (::chmod(path.c_str(), f.mode) != 0) throw Error(fmt::format("cannot chmod {}: {}", path, ErrnoText(errno)));
-    ApplyOwnership(path, f, false);
-    struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
-    ::utimensat(AT_FDCWD, path.c_str(), times, 0);
-  }
+  // Make it all durable: one syncfs per filesystem instead of an fsync per file.
   for (const auto& root : roots) {
     UniqueFd fd = OpenOrThrow(root, O_RDONLY | O_DIRECTORY);
     if (::syncfs(fd.get()) != 0) throw Error(fmt::format("cannot sync {}: {}", root, ErrnoText(errno)));

@@ -13,6 +13,8 @@ namespace {
 std::mutex cache_mutex;
 std::unordered_map<uid_t, std::string> user_cache;
 std::unordered_map<gid_t, std::string> group_cache;
+std::unordered_map<std::string, std::optional<uid_t>> uid_cache;
+std::unordered_map<std::string, std::optional<gid_t>> gid_cache;
 }  // namespace
 
 std::string UserName(uid_t uid) {
@@ -39,20 +41,32 @@ std::string GroupName(gid_t gid) {
   return name;
 }
 
+// Cached: restore looks up the same one or two names for every file, and
+// each uncached lookup reads /etc/passwd.
 std::optional<uid_t> UserId(const std::string& name) {
   if (name.empty()) return std::nullopt;
+  std::lock_guard lock(cache_mutex);
+  auto it = uid_cache.find(name);
+  if (it != uid_cache.end()) return it->second;
   std::vector<char> buffer(16384);
   passwd pw, *result = nullptr;
-  if (getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 && result) return result->pw_uid;
-  return std::nullopt;
+  std::optional<uid_t> id;
+  if (getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 && result) id = result->pw_uid;
+  uid_cache[name] = id;
+  return id;
 }
 
 std::optional<gid_t> GroupId(const std::string& name) {
   if (name.empty()) return std::nullopt;
+  std::lock_guard lock(cache_mutex);
+  auto it = gid_cache.find(name);
+  if (it != gid_cache.end()) return it->second;
   std::vector<char> buffer(16384);
   group gr, *result = nullptr;
-  if (getgrnam_r(name.c_str(), &gr, buffer.data(), buffer.size(), &result) == 0 && result) return result->gr_gid;
-  return std::nullopt;
+  std::optional<gid_t> id;
+  if (getgrnam_r(name.c_str(), &gr, buffer.data(), buffer.size(), &result) == 0 && result) id = result->gr_gid;
+  gid_cache[name] = id;
+  return id;
 }
 
 }  // namespace pgvault

@@ -96,11 +96,24 @@ bool PosixStorage::Exists(const std::string& path) {
 
 std::string PosixStorage::Read(const std::string& path) { return ReadWholeFile(FullPath(path)); }
 
+std::shared_ptr<UniqueFd> PosixStorage::ReadDescriptor(const std::string& full_path) {
+  {
+    std::lock_guard lock(fd_cache_mutex_);
+    auto it = fd_cache_.find(full_path);
+    if (it != fd_cache_.end()) return it->second;
+  }
+  auto fd = std::make_shared<UniqueFd>(OpenOrThrow(full_path, O_RDONLY));
+  std::lock_guard lock(fd_cache_mutex_);
+  if (fd_cache_.size() >= 256) fd_cache_.clear();  // bound open descriptors
+  fd_cache_.emplace(full_path, fd);
+  return fd;
+}
+
 std::string PosixStorage::ReadRange(const std::string& path, uint64_t offset, uint64_t length) {
   std::string full = FullPath(path);
-  UniqueFd fd = OpenOrThrow(full, O_RDONLY);
+  auto fd = ReadDescriptor(full);
   std::string out(length, '\0');
-  size_t n = PreadFull(fd.get(), out.data(), length, offset, full);
+  size_t n = PreadFull(fd->get(), out.data(), length, offset, full);
   if (n != length)
     throw IntegrityError(fmt::format("{} is truncated: wanted {} bytes at offset {}, found {}", full, length, offset, n));
   return out;
@@ -139,6 +152,10 @@ std::vector<ObjectInfo> PosixStorage::List(const std::string& prefix) {
 
 void PosixStorage::Remove(const std::string& path) {
   std::string full = FullPath(path);
+  {
+    std::lock_guard lock(fd_cache_mutex_);
+    fd_cache_.erase(full);
+  }
   if (::unlink(full.c_str()) != 0 && errno != ENOENT)
     throw Error(fmt::format("cannot remove {}: {}", full, ErrnoText(errno)));
 }

@@ -1,6 +1,11 @@
 // Storage on a local (or mounted) POSIX directory.
 #pragma once
 
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/unique_fd.h"
 #include "storage/storage.h"
 
 namespace pgvault {
@@ -23,7 +28,13 @@ class PosixStorage : public Storage {
 
  private:
   std::string FullPath(const std::string& path) const;
+  // Objects never change once committed, so a read descriptor can be kept
+  // and shared (pread is position-free): restore and verify read thousands
+  // of chunks from the same few packs.
+  std::shared_ptr<UniqueFd> ReadDescriptor(const std::string& full_path);
   std::string root_;
+  std::mutex fd_cache_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<UniqueFd>> fd_cache_;
 };
 
 }  // namespace pgvault
