@@ -100,6 +100,7 @@ class BackupRun {
   void VerifyPages(Worker& worker, const SourceEntry& entry, int fd, uint64_t offset, size_t length);
   void ProcessItem(Worker& worker, const WorkItem& item, WorkResult& result);
   std::string ResolveRelation(const std::string& path);
+  void CheckSameServer();
   std::vector<FileEntry> CopyWal(Worker& worker, const BackupLabel& label, Lsn stop_lsn, const SourceEntry& wal_dir);
 
   const BackupOptions& options_;
@@ -166,6 +167,45 @@ void BackupRun::ProcessItem(Worker& worker, const WorkItem& item, WorkResult& re
       return;
     }
   }
+}
+
+// A standby has its primary's system identifier, so that check alone would let
+// `--pgdata <standby> --pg <primary>` copy one server's files under the other's
+// backup. The server must be running in --pgdata: same path, or (when paths
+// differ, e.g. in a container) the same postmaster start time and port in
+// postmaster.pid.
+void BackupRun::CheckSameServer() {
+  std::error_code ec;
+  auto mine = std::filesystem::canonical(options_.pgdata, ec);
+  try {
+    std::string theirs = conn_->QueryValue("SELECT current_setting('data_directory')");
+    auto theirs_canonical = std::filesystem::canonical(theirs, ec);
+    if (!ec && theirs_canonical == mine) return;
+  } catch (const Error&) {
+    // No privilege to read data_directory: fall through to postmaster.pid.
+  }
+  std::string pid_file;
+  try {
+    pid_file = ReadWholeFile(options_.pgdata + "/postmaster.pid");
+  } catch (const Error&) {
+    throw Error(fmt::format("--pgdata {} is not the data directory of the running server at {} (no postmaster.pid): "
+                            "point --pgdata at that server's data directory",
+                            options_.pgdata, conn_->server()));
+  }
+  std::vector<std::string> lines;
+  for (size_t start = 0, end; start < pid_file.size(); start = end + 1) {
+    end = pid_file.find('\n', start);
+    if (end == std::string::npos) end = pid_file.size();
+    lines.push_back(pid_file.substr(start, end - start));
+  }
+  auto row = conn_->Query(
+      "SELECT extract(epoch FROM date_trunc('second', pg_postmaster_start_time()))::bigint::text, "
+      "current_setting('port')");
+  if (lines.size() >= 4 && row.size() == 1 && lines[2] == row[0][0].value_or("") && lines[3] == row[0][1].value_or(""))
+    return;
+  throw Error(fmt::format("--pgdata {} is not the data directory of the server at {} (another server runs there): "
+                          "point --pgdata at that server's data directory",
+                          options_.pgdata, conn_->server()));
 }
 
 std::string BackupRun::ResolveRelation(const std::string& path) {
@@ -284,6 +324,7 @@ BackupManifest BackupRun::Run() {
     throw Error(fmt::format("--pgdata {} belongs to the cluster with system identifier {}, but the server at {} has {}: "
                             "point --pgdata at that server's data directory",
                             options_.pgdata, file_sysid, conn_->server(), server_sysid));
+  CheckSameServer();
   bool in_recovery = conn_->QueryValue("SELECT pg_is_in_recovery()::text") == "true";
   segment_size_ = static_cast<uint32_t>(
       std::stoul(conn_->QueryValue("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")));

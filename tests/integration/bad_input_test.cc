@@ -90,3 +90,11 @@ TEST_F(BadInput, UsageErrorsExitTwo) {
   EXPECT_EQ(Pgvault({"backup", "--repo", repo_}).exit_code, 2);
   EXPECT_EQ(Pgvault({"frobnicate"}).exit_code, 2);
 }
+
+TEST_F(BadInput, PgdataOfTheStandbyWithTheConnectionOfThePrimary) {
+  // Same system identifier, different server: must still be refused.
+  auto standby = PgCluster::CreateStandby(*pg_, tmp_ / "standby");
+  ExpectOneLineError(Pgvault({"backup", "--repo", repo_, "--pgdata", standby->datadir(), "--pg", pg_->Conninfo()}),
+                     "is not the data directory of the server at 127.0.0.1:" + std::to_string(pg_->port()));
+  ExpectRepoUnchanged();
+}
