@@ -371,6 +371,7 @@ BackupManifest BackupRun::Run() {
   TestPausePoint("backup-started");
 
   entries_ = ScanDataDirectory(options_.pgdata);
+  TestPausePoint("backup-scanned");
   // pg_control goes last: on a standby its minRecoveryPoint must cover
   // everything copied before it.
   std::optional<size_t> control_index;

@@ -1,5 +1,6 @@
 #include "core/test_pause.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,7 +14,7 @@ void TestPausePoint(const char* point) {
   if (wanted == nullptr || std::strcmp(wanted, point) != 0) return;
   std::fprintf(stderr, "pgvault: paused at %s\n", point);
   std::fflush(stderr);
-  for (;;) ::pause();
+  ::raise(SIGSTOP);
 }
 
 }  // namespace pgvault

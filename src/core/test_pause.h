@@ -1,6 +1,7 @@
 // Crash-point hooks for tests. When PGVAULT_TEST_PAUSE_AT names `point`,
-// pgvault prints "pgvault: paused at <point>" to stderr and sleeps, so a test
-// can kill -9 it at exactly that step of a commit protocol. Without the
+// pgvault prints "pgvault: paused at <point>" to stderr and stops itself
+// (SIGSTOP), so a test can kill -9 it at exactly that step of a commit
+// protocol, or change the world and resume it with SIGCONT. Without the
 // variable this is one getenv per call and nothing else.
 #pragma once
 

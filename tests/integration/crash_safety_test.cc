@@ -115,3 +115,45 @@ TEST(CrashSafety, KillNineDuringRestoreLeavesADirectoryThatCannotStart) {
   restored->Start();
   EXPECT_EQ(TableChecksum(*restored, "random_bytes"), TableChecksum(*pg, "random_bytes"));
 }
+
+TEST(CrashSafety, FilesThatVanishDuringTheBackupAreTolerated) {
+  TempDir tmp;
+  auto pg = PgCluster::Create(tmp / "primary");
+  pg->Start();
+  BuildDataset(*pg, 2, 8, "");
+  for (int i = 0; i < 20; ++i)
+    pg->Exec("CREATE TABLE doomed_" + std::to_string(i) + " AS SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
+  pg->Exec("CHECKPOINT");
+  std::string repo = tmp / "repo";
+  ASSERT_EQ(Pgvault({"repo", "init", "--repo", repo}).exit_code, 0);
+
+  // Freeze the backup after it listed the files, drop the tables (a
+  // checkpoint removes their files), then let it go on.
+  setenv("PGVAULT_TEST_PAUSE_AT", "backup-scanned", 1);
+  std::string log = tmp / "backup.log";
+  BackgroundProcess backup({PGVAULT_BINARY, "backup", "--repo", repo, "--pgdata", pg->datadir(), "--pg", pg->Conninfo(),
+                            "--json"},
+                           log);
+  unsetenv("PGVAULT_TEST_PAUSE_AT");
+  std::string text;
+  for (int i = 0; i < 1200 && text.find("paused at backup-scanned") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(log);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_NE(text.find("paused at backup-scanned"), std::string::npos) << text;
+  std::string vanished_file = pg->Value("SELECT pg_relation_filepath('doomed_0')");
+  for (int i = 0; i < 20; ++i) pg->Exec("DROP TABLE doomed_" + std::to_string(i));
+  pg->Exec("CHECKPOINT");
+  ASSERT_FALSE(std::filesystem::exists(pg->datadir() + "/" + vanished_file));
+  backup.Signal(SIGCONT);
+  ASSERT_EQ(backup.Wait(), 0) << text;
+
+  auto restore = PgvaultJson({"restore", "--repo", repo, "--target", tmp / "restored"});
+  auto restored = PgCluster::Adopt(tmp / "restored");
+  restored->Start();
+  EXPECT_EQ(restored->Value("SELECT count(*)::text FROM pg_class WHERE relname LIKE 'doomed%'"), "0");
+  EXPECT_EQ(TableChecksum(*restored, "random_bytes"), TableChecksum(*pg, "random_bytes"));
+  EXPECT_EQ(TableChecksum(*restored, "pgbench_accounts"), TableChecksum(*pg, "pgbench_accounts"));
+  ExpectAmcheckAndChecksumsClean(*restored);
+}
