@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   restore_cmd->add_option("--target", restore.target, "Directory to restore into (new or empty)")->required();
   restore_cmd->add_flag("--delta", restore.delta, "Reuse files in a non-empty target whose contents match");
   restore_cmd->add_flag("--force", restore.force, "Overwrite a non-empty target");
-  restore_cmd->add_option("--jobs,-j", restore.jobs, "Parallel workers (default: number of cores)")
+  restore_cmd->add_option("--jobs,-j", restore.jobs, "Parallel workers (default: twice the number of cores)")
       ->check(CLI::Range(1, 256));
   restore_cmd->add_option("--tablespace-map", restore.tablespace_map,
                           "Restore a tablespace elsewhere: OID=DIR or NAME=DIR (repeatable)");

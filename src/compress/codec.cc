@@ -1,5 +1,6 @@
 #include "compress/codec.h"
 
+#include <cstring>
 #include <lz4.h>
 #include <zstd.h>
 
@@ -74,21 +75,26 @@ Codec Compressor::Compress(std::string_view input, std::string& output) {
 
 void Decompress(Codec codec, std::string_view input, size_t raw_size, std::string& output) {
   output.resize(raw_size);
+  DecompressInto(codec, input, raw_size, output.data());
+}
+
+void DecompressInto(Codec codec, std::string_view input, size_t raw_size, char* output) {
   switch (codec) {
     case Codec::kNone:
       if (input.size() != raw_size)
         throw IntegrityError(fmt::format("stored size {} differs from expected {}", input.size(), raw_size));
-      output.assign(input.data(), input.size());
+      std::memcpy(output, input.data(), input.size());
       return;
     case Codec::kZstd: {
-      size_t n = ZSTD_decompress(output.data(), output.size(), input.data(), input.size());
+      // One context per thread: ZSTD_decompress would allocate one per chunk.
+      thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> context(ZSTD_createDCtx(), ZSTD_freeDCtx);
+      size_t n = ZSTD_decompressDCtx(context.get(), output, raw_size, input.data(), input.size());
       if (ZSTD_isError(n)) throw IntegrityError(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
       if (n != raw_size) throw IntegrityError(fmt::format("zstd: {} bytes decoded, {} expected", n, raw_size));
       return;
     }
     case Codec::kLz4: {
-      int n = LZ4_decompress_safe(input.data(), output.data(), static_cast<int>(input.size()),
-                                  static_cast<int>(raw_size));
+      int n = LZ4_decompress_safe(input.data(), output, static_cast<int>(input.size()), static_cast<int>(raw_size));
       if (n < 0 || static_cast<size_t>(n) != raw_size) throw IntegrityError("lz4: corrupt data");
       return;
     }

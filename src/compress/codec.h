@@ -38,5 +38,8 @@ class Compressor {
 // Decompresses a chunk whose plaintext is exactly `raw_size` bytes. Throws
 // IntegrityError when the stored bytes are not a valid frame of that size.
 void Decompress(Codec codec, std::string_view input, size_t raw_size, std::string& output);
+// The same into a caller's buffer of at least `raw_size` bytes (an aligned
+// buffer for direct I/O, for instance).
+void DecompressInto(Codec codec, std::string_view input, size_t raw_size, char* output);
 
 }  // namespace pgvault

@@ -9,19 +9,29 @@ namespace pgvault {
 
 void ChunkReader::Read(const Digest& id, std::string& plaintext) {
   const ChunkLocation* location = index_.Find(id);
+  plaintext.resize(location ? location->raw_size : 0);
+  plaintext.resize(ReadInto(id, plaintext.data(), plaintext.size()));
+}
+
+size_t ChunkReader::ReadInto(const Digest& id, char* out, size_t capacity) {
+  const ChunkLocation* location = index_.Find(id);
   if (location == nullptr)
     throw IntegrityError(fmt::format("chunk {} is missing from the repository index", DigestHex(id)));
   const std::string& pack = index_.PackPath(location->pack);
+  if (location->raw_size > capacity)
+    throw IntegrityError(fmt::format("chunk {} in pack {} is damaged (size {} exceeds the chunk size {})", DigestHex(id),
+                                     pack, location->raw_size, capacity));
   try {
     stored_ = storage_.ReadRange(pack, location->offset, location->stored_size);
-    Decompress(location->codec, stored_, location->raw_size, plaintext);
+    DecompressInto(location->codec, stored_, location->raw_size, out);
   } catch (const NotFoundError&) {
     throw IntegrityError(fmt::format("chunk {}: pack {} is missing", DigestHex(id), pack));
   } catch (const IntegrityError& e) {
     throw IntegrityError(fmt::format("chunk {} in pack {} is damaged ({})", DigestHex(id), pack, e.what()));
   }
-  if (Sha256(plaintext) != id)
+  if (Sha256(std::string_view(out, location->raw_size)) != id)
     throw IntegrityError(fmt::format("chunk {} in pack {} is damaged (checksum mismatch)", DigestHex(id), pack));
+  return location->raw_size;
 }
 
 }  // namespace pgvault

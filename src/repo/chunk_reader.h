@@ -17,6 +17,9 @@ class ChunkReader {
   // Fills `plaintext`. Throws IntegrityError ("chunk <id> in <pack>: ...") if
   // the chunk is missing or damaged.
   void Read(const Digest& id, std::string& plaintext);
+  // The same into `out`, which has room for `capacity` bytes; returns the
+  // chunk's size. A chunk larger than `capacity` is an IntegrityError.
+  size_t ReadInto(const Digest& id, char* out, size_t capacity);
 
  private:
   Storage& storage_;
