@@ -114,6 +114,9 @@ class BackupRun {
   Lsn start_lsn_ = 0;
   uint32_t chunk_size_ = 0;
   uint32_t segment_size_ = 16 << 20;
+  // Pages carry checksums only in clusters initialised with them (initdb -k
+  // or pg_checksums --enable); elsewhere the field is zero or stale.
+  bool data_checksums_ = false;
 };
 
 void BackupRun::StoreChunk(Worker& worker, std::string_view data, std::vector<Digest>& out) {
@@ -158,7 +161,7 @@ void BackupRun::ProcessItem(Worker& worker, const WorkItem& item, WorkResult& re
     uint64_t offset = (item.first_chunk + c) * chunk_size_;
     uint64_t want = std::min<uint64_t>(chunk_size_, entry.size - offset);
     size_t n = PreadFull(fd.get(), worker.buffer.data(), want, offset, entry.absolute);
-    if (n > 0 && entry.checksummed) VerifyPages(worker, entry, fd.get(), offset, n);
+    if (n > 0 && entry.checksummed && data_checksums_) VerifyPages(worker, entry, fd.get(), offset, n);
     if (n > 0) StoreChunk(worker, std::string_view(worker.buffer.data(), n), result.chunks);
     result.bytes += n;
     progress_->Add(n);
@@ -326,6 +329,9 @@ BackupManifest BackupRun::Run() {
                             options_.pgdata, file_sysid, conn_->server(), server_sysid));
   CheckSameServer();
   bool in_recovery = conn_->QueryValue("SELECT pg_is_in_recovery()::text") == "true";
+  data_checksums_ = conn_->QueryValue("SELECT current_setting('data_checksums')") == "on";
+  if (!data_checksums_)
+    spdlog::info("{} has no data checksums: pages cannot be verified during the backup", conn_->server());
   segment_size_ = static_cast<uint32_t>(
       std::stoul(conn_->QueryValue("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")));
 

@@ -178,13 +178,13 @@ void RestoreRun::FinishFile(int fd, const std::string& path, const FileEntry& e)
 void RestoreRun::RestoreRange(const FileEntry& file, uint64_t first_chunk, uint64_t count, bool existed, bool whole,
                               WorkerBuffers& buffers, ChunkReader& reader) {
   std::string path = Destination(file.path);
-  int flags = whole ? O_RDWR | O_CREAT : O_RDWR;
+  int flags = (whole ? O_RDWR | O_CREAT : O_RDWR) | O_NOFOLLOW;
   UniqueFd fd = OpenOrThrow(path, flags, file.mode);
   if (whole && ::ftruncate(fd.get(), static_cast<off_t>(file.size)) != 0)
     throw Error(fmt::format("cannot size {}: {}", path, ErrnoText(errno)));
   UniqueFd direct;
   if (!existed && use_direct_io_.load(std::memory_order_relaxed)) {
-    direct = UniqueFd(::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
+    direct = UniqueFd(::open(path.c_str(), O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC));
     if (!direct.valid() && errno == EINVAL) use_direct_io_ = false;  // the filesystem has no O_DIRECT
   }
   uint32_t chunk_size = manifest_.chunk_size;
@@ -292,6 +292,23 @@ RestoreResult RestoreRun::Run() {
                               root, root == target_ ? "" : " (or move the tablespace with --tablespace-map OID=DIR)"));
     }
   }
+  // --delta/--force may rewrite a tablespace directory only if it is the
+  // target's own: restoring a copy on the source's host without
+  // --tablespace-map would otherwise rewrite the live source's tablespace,
+  // and no postmaster.pid there would warn us.
+  if (options_.delta || options_.force) {
+    for (const auto& [link, dir] : tablespace_dest_) {
+      if (DirectoryIsEmpty(dir)) continue;
+      std::error_code ec;
+      fs::path ours = fs::read_symlink(target_ + "/" + link, ec);
+      bool owned = !ec && fs::equivalent(ours, dir, ec) && !ec;
+      if (!owned)
+        throw Error(fmt::format("tablespace directory {} is not empty and is not the restore target's own ({}/{} does "
+                                "not point to it): it may be the tablespace of a running cluster; move it with "
+                                "--tablespace-map {}=NEWDIR",
+                                dir, target_, link, link.substr(10)));
+    }
+  }
   index_ = std::make_unique<ChunkIndex>(ChunkIndex::Load(repo_->storage(), false));
   for (const auto& f : files)
     for (const auto& c : f.chunks)
@@ -299,10 +316,18 @@ RestoreResult RestoreRun::Run() {
         throw IntegrityError(DescribeDamage(manifest_.id, f.path,
                                             fmt::format("chunk {} is missing from the repository", DigestHex(c))));
 
-  // Remove what the backup does not have (only with --delta/--force).
-  std::set<std::string> wanted;
-  for (const auto& f : files) wanted.insert(Destination(f.path));
-  for (const auto& [link, dir] : tablespace_dest_) wanted.insert(dir);
+  // A restore that fails part-way leaves no pg_control (it is written last),
+  // so the half-written directory cannot be started by mistake; with --delta
+  // too, where the old one would make a mix of old and new files look valid.
+  if (::unlink(Destination(kControlFile).c_str()) != 0 && errno != ENOENT)
+    throw Error(fmt::format("cannot remove {}: {}", Destination(kControlFile), ErrnoText(errno)));
+
+  // Remove what the backup does not have (only with --delta/--force), and
+  // anything whose type differs from the backup's: a symbolic link where the
+  // backup has a file or a directory would otherwise be followed.
+  std::map<std::string, FileType> wanted;
+  for (const auto& f : files) wanted[Destination(f.path)] = f.type;
+  for (const auto& [link, dir] : tablespace_dest_) wanted[dir] = FileType::kDirectory;
   if (options_.delta || options_.force) {
     for (const auto& root : roots) {
       std::error_code ec;
@@ -311,7 +336,14 @@ RestoreResult RestoreRun::Run() {
       for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
            it.increment(ec)) {
         std::string p = it->path().string();
-        bool keep = wanted.count(p) > 0;
+        auto w = wanted.find(p);
+        bool keep = false;
+        if (w != wanted.end()) {
+          bool link = it->is_symlink();
+          keep = w->second == FileType::kSymlink ? link
+                 : w->second == FileType::kDirectory ? !link && it->is_directory()
+                                                     : !link && it->is_regular_file();
+        }
         if (it->is_symlink()) it.disable_recursion_pending();
         if (!keep) {
           doomed.push_back(it->path());
@@ -394,7 +426,7 @@ RestoreResult RestoreRun::Run() {
     }
     total += f.size;
     if (f.chunks.size() > kChunksPerWorkItem) {
-      UniqueFd fd = OpenOrThrow(path, O_WRONLY | O_CREAT, f.mode);
+      UniqueFd fd = OpenOrThrow(path, O_WRONLY | O_CREAT | O_NOFOLLOW, f.mode);
       if (::ftruncate(fd.get(), static_cast<off_t>(f.size)) != 0)
         throw Error(fmt::format("cannot size {}: {}", path, ErrnoText(errno)));
       split_files.push_back(i);
@@ -408,9 +440,6 @@ RestoreResult RestoreRun::Run() {
     item_count += ranges.size();
   }
   if (!control) throw IntegrityError(fmt::format("backup {} has no global/pg_control", manifest_.id));
-  // A restore that fails part-way leaves no pg_control (it is written last),
-  // so the half-written directory cannot be started by mistake.
-  if (!existed[*control] || options_.force) ::unlink(Destination(kControlFile).c_str());
 
   // Twice the cores by default: with direct I/O a worker waits for the device
   // after each chunk, and a second worker per core keeps the CPU busy meanwhile.

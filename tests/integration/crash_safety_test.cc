@@ -1,6 +1,7 @@
 // kill -9 of pgvault at every step of a backup's commit protocol: the
 // repository stays valid, the partial backup is invisible, the server is left
 // clean, and the next backup succeeds reusing what was already stored.
+#include <fcntl.h>
 #include <signal.h>
 
 #include <chrono>
@@ -109,6 +110,31 @@ TEST(CrashSafety, KillNineDuringRestoreLeavesADirectoryThatCannotStart) {
   EXPECT_FALSE(std::filesystem::exists(tmp / "restored/global/pg_control"));
   RunResult start = RunAsPostgres({PgBin("pg_ctl"), "-D", tmp / "restored", "-w", "-t", "20", "start"});
   EXPECT_NE(start.exit_code, 0) << "a half-restored directory started";
+  // A --delta restore killed part-way over that directory (its old
+  // pg_control and files of a mixed age) must not leave a startable mix either.
+  {
+    PgvaultJson({"restore", "--repo", repo, "--target", tmp / "restored", "--delta"});
+    ASSERT_TRUE(std::filesystem::exists(tmp / "restored/global/pg_control"));
+    int fd = ::open((tmp / "restored/base/1/PG_VERSION").c_str(), O_WRONLY | O_TRUNC);
+    ASSERT_GE(fd, 0);
+    ::close(fd);  // something for --delta to rewrite
+    setenv("PGVAULT_TEST_PAUSE_AT", "restore-copying", 1);
+    std::string delta_log = tmp / "delta.log";
+    BackgroundProcess delta({PGVAULT_BINARY, "restore", "--repo", repo, "--target", tmp / "restored", "--delta"},
+                            delta_log);
+    unsetenv("PGVAULT_TEST_PAUSE_AT");
+    for (int i = 0; i < 1200; ++i) {
+      std::ifstream in(delta_log);
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      if (text.find("paused at restore-copying") != std::string::npos) break;
+      ASSERT_TRUE(delta.Running()) << text;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    delta.Signal(SIGKILL);
+    delta.Wait();
+    EXPECT_FALSE(std::filesystem::exists(tmp / "restored/global/pg_control"))
+        << "an interrupted --delta restore left the old pg_control in place";
+  }
   // Finishing with --delta gives a working cluster.
   PgvaultJson({"restore", "--repo", repo, "--target", tmp / "restored", "--delta"});
   auto restored = PgCluster::Adopt(tmp / "restored");

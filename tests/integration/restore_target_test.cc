@@ -77,3 +77,64 @@ TEST(RestoreTarget, DeltaRewritesOnlyChangedFilesAndGivesACorrectCluster) {
     EXPECT_EQ(TableChecksum(*restored, table), TableChecksum(*pg, table)) << table;
   ExpectAmcheckAndChecksumsClean(*restored);
 }
+
+TEST(RestoreTarget, ForceDoesNotRewriteTheSourcesTablespaceOrFollowLinks) {
+  TempDir tmp;
+  auto pg = PgCluster::Create(tmp / "primary");
+  pg->Start();
+  BuildDataset(*pg, 1, 1, tmp / "ts");
+  std::string repo = tmp / "repo";
+  ASSERT_EQ(Pgvault({"repo", "init", "--repo", repo}).exit_code, 0);
+  PgvaultJson({"backup", "--repo", repo, "--pgdata", pg->datadir(), "--pg", pg->Conninfo()});
+  std::string before = TableChecksum(*pg, "ts_table");
+  auto ts_listing = TreeListing(tmp / "ts");
+
+  // A copy on the source's own host, without --tablespace-map: the backup's
+  // tablespace location is the live source's.
+  for (const char* flag : {"--force", "--delta"}) {
+    RunResult r = Pgvault({"restore", "--repo", repo, "--target", tmp / "copy", flag});
+    EXPECT_EQ(r.exit_code, 1) << flag;
+    EXPECT_NE(r.err.find("is not the restore target's own"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--tablespace-map"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(TreeListing(tmp / "ts"), ts_listing);
+  EXPECT_EQ(TableChecksum(*pg, "ts_table"), before);
+
+  // A symbolic link where the backup has a regular file is replaced, never
+  // written through.
+  fs::create_directories(tmp / "copy/global");
+  std::ofstream(tmp / "outside.txt") << "must stay";
+  fs::create_symlink(tmp / "outside.txt", tmp / "copy/PG_VERSION");
+  fs::create_directories(tmp / "elsewhere");
+  fs::create_directory_symlink(tmp / "elsewhere", tmp / "copy/base");
+  PgvaultJson({"restore", "--repo", repo, "--target", tmp / "copy", "--force", "--tablespace-map",
+               "ts1=" + (tmp / "ts_copy")});
+  std::ifstream outside(tmp / "outside.txt");
+  std::string text((std::istreambuf_iterator<char>(outside)), {});
+  EXPECT_EQ(text, "must stay");
+  EXPECT_TRUE(fs::is_empty(tmp / "elsewhere"));
+  EXPECT_FALSE(fs::is_symlink(tmp / "copy/PG_VERSION"));
+  EXPECT_FALSE(fs::is_symlink(tmp / "copy/base"));
+  auto copy = PgCluster::Adopt(tmp / "copy");
+  copy->Start();
+  EXPECT_EQ(TableChecksum(*copy, "ts_table"), before);
+  EXPECT_EQ(TableChecksum(*copy, "pgbench_accounts"), TableChecksum(*pg, "pgbench_accounts"));
+}
+
+TEST(RestoreTarget, ClusterWithoutDataChecksumsBacksUpWithoutWarnings) {
+  TempDir tmp;
+  auto pg = PgCluster::Create(tmp / "primary", {}, /*data_checksums=*/false);
+  pg->Start();
+  BuildDataset(*pg, 1, 1, "");
+  ASSERT_EQ(pg->Value("SHOW data_checksums"), "off");
+  std::string repo = tmp / "repo";
+  ASSERT_EQ(Pgvault({"repo", "init", "--repo", repo}).exit_code, 0);
+  auto backup = PgvaultJson({"backup", "--repo", repo, "--pgdata", pg->datadir(), "--pg", pg->Conninfo()});
+  auto list = PgvaultJson({"list", "--repo", repo});
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["status"], "complete") << list.dump();
+  PgvaultJson({"restore", "--repo", repo, "--target", tmp / "restored"});
+  auto restored = PgCluster::Adopt(tmp / "restored");
+  restored->Start();
+  EXPECT_EQ(TableChecksum(*restored, "pgbench_accounts"), TableChecksum(*pg, "pgbench_accounts"));
+}

@@ -36,10 +36,13 @@ void PgCluster::AppendConf(const std::vector<std::string>& lines) {
   for (const auto& l : lines) conf << l << "\n";
 }
 
-std::unique_ptr<PgCluster> PgCluster::Create(const std::string& datadir, const std::vector<std::string>& extra_conf) {
+std::unique_ptr<PgCluster> PgCluster::Create(const std::string& datadir, const std::vector<std::string>& extra_conf,
+                                             bool data_checksums) {
   auto pg = std::unique_ptr<PgCluster>(new PgCluster(datadir, FreePort()));
-  RunAsPostgresOk({PgBin("initdb"), "-D", datadir, "-U", "postgres", "--auth=trust", "--data-checksums",
-                   "--no-instructions", "-E", "UTF8", "--locale=C", "-N"});
+  std::vector<std::string> initdb = {PgBin("initdb"), "-D", datadir, "-U", "postgres", "--auth=trust",
+                                     "--no-instructions", "-E", "UTF8", "--locale=C", "-N"};
+  if (data_checksums) initdb.push_back("--data-checksums");
+  RunAsPostgresOk(initdb);
   pg->socket_dir_ = datadir + ".sock";
   std::filesystem::create_directories(pg->socket_dir_);
   ChownToPostgres(pg->socket_dir_);

@@ -19,7 +19,8 @@ int FreePort();
 class PgCluster {
  public:
   // Creates (initdb) a new cluster in `datadir`, not started.
-  static std::unique_ptr<PgCluster> Create(const std::string& datadir, const std::vector<std::string>& extra_conf = {});
+  static std::unique_ptr<PgCluster> Create(const std::string& datadir, const std::vector<std::string>& extra_conf = {},
+                                           bool data_checksums = true);
   // Adopts an existing data directory (e.g. a restored one) with a new port.
   static std::unique_ptr<PgCluster> Adopt(const std::string& datadir);
   // A streaming standby of `primary` (pg_basebackup -R), started.
