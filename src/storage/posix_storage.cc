@@ -24,18 +24,12 @@ namespace {
 // that was never committed is invisible even if a crash left its bytes behind.
 constexpr std::string_view kTempPrefix = ".tmp-";
 
-void MakeDirectories(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(fmt::format("cannot create directory {}: {}", dir, ec.message()));
-}
-
 class PosixObjectWriter : public ObjectWriter {
  public:
-  PosixObjectWriter(std::string final_path) : final_path_(std::move(final_path)) {
+  PosixObjectWriter(PosixStorage& storage, std::string final_path) : final_path_(std::move(final_path)) {
     fs::path p(final_path_);
     dir_ = p.parent_path().string();
-    MakeDirectories(dir_);
+    storage.EnsureDirectory(dir_);
     std::random_device rd;
     temp_path_ = fmt::format("{}/{}{}-{:08x}{:08x}", dir_, kTempPrefix, p.filename().string(), rd(), rd());
     fd_ = OpenOrThrow(temp_path_, O_WRONLY | O_CREAT | O_EXCL, 0640);
@@ -89,6 +83,34 @@ PosixStorage::PosixStorage(std::string root) : root_(std::move(root)) {
 
 std::string PosixStorage::FullPath(const std::string& path) const { return root_ + "/" + path; }
 
+void PosixStorage::EnsureDirectory(const std::string& dir) {
+  std::lock_guard lock(directories_mutex_);
+  if (durable_directories_.count(dir)) return;
+  // The levels to handle, deepest first: every level inside the root, then the
+  // root and its ancestors only while they are missing (an existing root's
+  // own entry belongs to whoever made it).
+  std::vector<fs::path> levels;
+  for (fs::path level(dir); !level.empty() && !durable_directories_.count(level.string());
+       level = level.parent_path()) {
+    fs::path relative = level.lexically_relative(root_);
+    bool inside = !relative.empty() && relative != "." && *relative.begin() != "..";
+    struct stat st;
+    if (!inside && ::stat(level.c_str(), &st) == 0) break;
+    levels.push_back(level);
+    if (!level.has_relative_path()) break;  // "/"
+  }
+  for (auto level = levels.rbegin(); level != levels.rend(); ++level) {
+    // Created now, or found existing (made by an earlier, maybe killed,
+    // process): either way the parent is fsynced once, so the entry is on disk
+    // before any object inside it is reported committed.
+    if (::mkdir(level->c_str(), 0777) != 0 && errno != EEXIST)
+      throw Error(fmt::format("cannot create directory {}: {}", level->string(), ErrnoText(errno)));
+    FsyncDirectory(level->has_parent_path() ? level->parent_path().string() : ".");
+    durable_directories_.insert(level->string());
+  }
+  durable_directories_.insert(dir);  // also when it is the existing root
+}
+
 bool PosixStorage::Exists(const std::string& path) {
   struct stat st;
   return ::stat(FullPath(path).c_str(), &st) == 0;
@@ -130,7 +152,7 @@ uint64_t PosixStorage::Size(const std::string& path) {
 }
 
 std::unique_ptr<ObjectWriter> PosixStorage::Create(const std::string& path) {
-  return std::make_unique<PosixObjectWriter>(FullPath(path));
+  return std::make_unique<PosixObjectWriter>(*this, FullPath(path));
 }
 
 std::vector<ObjectInfo> PosixStorage::List(const std::string& prefix) {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/unique_fd.h"
 #include "storage/storage.h"
@@ -26,6 +27,14 @@ class PosixStorage : public Storage {
 
   const std::string& root() const { return root_; }
 
+  // Makes the directory `dir` (a full path) exist, with its entry durable:
+  // each level this creates is followed by an fsync of its parent, and each
+  // level inside the root that already existed has its parent fsynced the
+  // first time this object uses it (a killed writer may have created it
+  // without that fsync). Without this, a crash could lose a new directory and
+  // with it objects already reported as committed.
+  void EnsureDirectory(const std::string& dir);
+
  private:
   std::string FullPath(const std::string& path) const;
   // Objects never change once committed, so a read descriptor can be kept
@@ -35,6 +44,10 @@ class PosixStorage : public Storage {
   std::string root_;
   std::mutex fd_cache_mutex_;
   std::unordered_map<std::string, std::shared_ptr<UniqueFd>> fd_cache_;
+  // Held while directories are created, so that a writer that finds a
+  // directory made by another thread also finds its parent already fsynced.
+  std::mutex directories_mutex_;
+  std::unordered_set<std::string> durable_directories_;
 };
 
 }  // namespace pgvault
