@@ -50,6 +50,8 @@ void SetupLogging(const std::string& level) {
 int main(int argc, char** argv) {
   CLI::App app{"pgvault: PostgreSQL backup and disaster recovery", "pgvault"};
   app.require_subcommand(1);
+  // Global options are accepted after the command too ("pgvault backup ... --no-progress").
+  app.fallthrough();
   app.set_version_flag("--version", std::string("pgvault ") + PGVAULT_VERSION);
   std::string log_level = "warn";
   bool no_progress = false;
@@ -189,11 +191,14 @@ int main(int argc, char** argv) {
           std::cout << fmt::format("verified {} backup(s): {} chunks, {}: no problems\n", r.backups, r.chunks_checked,
                                    FormatBytes(r.bytes_checked));
         else
-          std::cout << fmt::format("verify found {} damaged file(s) in {} backup(s)\n", r.problems.size(), r.backups);
+          std::cout << fmt::format("verify found {} problem(s) ({} backup(s) checked)\n", r.problems.size(), r.backups);
       }
       return r.problems.empty() ? 0 : kExitError;
     }
   } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "pgvault: error: %s\n", e.what());
+    return kExitUsage;
+  } catch (const UsageError& e) {
     std::fprintf(stderr, "pgvault: error: %s\n", e.what());
     return kExitUsage;
   } catch (const std::exception& e) {

@@ -311,8 +311,8 @@ FileEntry ToFileEntry(const SourceEntry& e) {
 BackupManifest BackupRun::Run() {
   auto wall_start = std::chrono::steady_clock::now();
   // Validate everything that can be validated before anything is written.
-  if (options_.pgdata.empty()) throw Error("--pgdata is required: the data directory of the server to back up");
-  if (options_.conninfo.empty()) throw Error("--pg is required: a libpq connection string to the server");
+  if (options_.pgdata.empty()) throw UsageError("--pgdata is required: the data directory of the server to back up");
+  if (options_.conninfo.empty()) throw UsageError("--pg is required: a libpq connection string to the server");
   Codec codec = CodecFromName(options_.compress);
   repo_ = Repository::Open(OpenStorage(options_.repo));
   chunk_size_ = repo_->config().chunk_size;

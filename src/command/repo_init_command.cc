@@ -9,9 +9,9 @@ namespace pgvault {
 
 void RunRepoInit(const RepoInitOptions& options) {
   if (options.chunk_size < 8192 || options.chunk_size > (16u << 20) || options.chunk_size % 8192 != 0)
-    throw Error(fmt::format("--chunk-size {}: must be a multiple of 8192 between 8 KiB and 16 MiB", options.chunk_size));
+    throw UsageError(fmt::format("--chunk-size {}: must be a multiple of 8192 between 8 KiB and 16 MiB", options.chunk_size));
   if (options.pack_size < (1u << 20))
-    throw Error(fmt::format("--pack-size {}: must be at least 1 MiB", options.pack_size));
+    throw UsageError(fmt::format("--pack-size {}: must be at least 1 MiB", options.pack_size));
   auto storage = OpenStorage(options.repo);
   RepositoryConfig config;
   config.chunk_size = options.chunk_size;

@@ -250,8 +250,13 @@ void RestoreRun::ApplyOwnership(const std::string& path, const FileEntry& e, boo
 
 RestoreResult RestoreRun::Run() {
   auto started = std::chrono::steady_clock::now();
-  if (options_.target.empty()) throw Error("--target is required: the directory to restore into");
-  if (options_.delta && options_.force) throw Error("--delta and --force exclude each other: choose one");
+  if (options_.target.empty()) throw UsageError("--target is required: the directory to restore into");
+  if (options_.delta && options_.force) throw UsageError("--delta and --force exclude each other: choose one");
+  for (const auto& m : options_.tablespace_map) {
+    auto eq = m.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == m.size())
+      throw UsageError(fmt::format("invalid --tablespace-map '{}': expected OID=DIR or NAME=DIR", m));
+  }
   repo_ = Repository::Open(OpenStorage(options_.repo));
   manifest_ = repo_->LoadBackup(options_.backup);
   result_.backup_id = manifest_.id;
@@ -264,8 +269,6 @@ RestoreResult RestoreRun::Run() {
   std::map<std::string, std::string> requested;
   for (const auto& m : options_.tablespace_map) {
     auto eq = m.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == m.size())
-      throw Error(fmt::format("invalid --tablespace-map '{}': expected OID=DIR or NAME=DIR", m));
     requested[m.substr(0, eq)] = fs::absolute(m.substr(eq + 1)).lexically_normal().string();
   }
   std::set<std::string> used;
@@ -277,7 +280,7 @@ RestoreResult RestoreRun::Run() {
     tablespace_dest_["pg_tblspc/" + oid] = dest;
   }
   for (const auto& [key, dir] : requested)
-    if (!used.count(key)) throw Error(fmt::format("--tablespace-map {}: backup {} has no tablespace with that oid or name", key, manifest_.id));
+    if (!used.count(key)) throw UsageError(fmt::format("--tablespace-map {}: backup {} has no tablespace with that oid or name", key, manifest_.id));
 
   // Refuse before writing anything.
   std::vector<std::string> roots = {target_};

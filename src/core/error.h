@@ -27,4 +27,11 @@ class IntegrityError : public Error {
   explicit IntegrityError(const std::string& message) : Error(message) {}
 };
 
+// Raised for a bad combination or value of command-line options that the
+// parser itself cannot see; the CLI exits with status 2 ("bad usage").
+class UsageError : public Error {
+ public:
+  explicit UsageError(const std::string& message) : Error(message) {}
+};
+
 }  // namespace pgvault

@@ -89,6 +89,15 @@ TEST_F(BadInput, RepoInitRefusesAnExistingRepository) {
 TEST_F(BadInput, UsageErrorsExitTwo) {
   EXPECT_EQ(Pgvault({"backup", "--repo", repo_}).exit_code, 2);
   EXPECT_EQ(Pgvault({"frobnicate"}).exit_code, 2);
+  // Bad option values the parser cannot see are usage errors too.
+  EXPECT_EQ(Pgvault({"repo", "init", "--repo", tmp_ / "other", "--chunk-size", "5"}).exit_code, 2);
+  EXPECT_FALSE(fs::exists(tmp_ / "other"));
+  EXPECT_EQ(Pgvault({"restore", "--repo", repo_, "--target", tmp_ / "t", "--delta", "--force"}).exit_code, 2);
+  EXPECT_EQ(Pgvault({"restore", "--repo", repo_, "--target", tmp_ / "t", "--tablespace-map", "nonsense"}).exit_code, 2);
+  EXPECT_FALSE(fs::exists(tmp_ / "t"));
+  // Global options may follow the command.
+  RunResult list = Pgvault({"list", "--repo", repo_, "--no-progress", "--log-level", "error"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
 }
 
 TEST_F(BadInput, PgdataOfTheStandbyWithTheConnectionOfThePrimary) {
