@@ -19,6 +19,8 @@ namespace pgvault {
 namespace {
 constexpr const char* kConfigPath = "config.json";
 constexpr const char* kManifestName = "manifest.json";
+// The areas only written while holding the writer lock.
+constexpr const char* kLockedPrefixes[] = {"packs", "index", "backups"};
 }  // namespace
 
 void Repository::Init(Storage& storage, RepositoryConfig config) {
@@ -50,7 +52,21 @@ std::unique_ptr<StorageLock> Repository::LockForWrite(const std::string& command
   gethostname(host, sizeof host - 1);
   std::string holder = fmt::format("pid {} on {}, '{}' since {}", getpid(), host, command,
                                    FormatTimestamp(std::chrono::system_clock::now()));
-  return storage_->Lock("lock", holder);
+  auto lock = storage_->Lock("lock", holder);
+  // Every writer under these prefixes holds this lock, so whatever uncommitted
+  // objects are there now were left by writers that died. Other prefixes
+  // (a later wal/ area is written without the lock) are not ours to clean.
+  // Leftovers are harmless, so failing to remove them does not stop a backup.
+  size_t removed = 0;
+  for (const char* prefix : kLockedPrefixes) {
+    try {
+      removed += storage_->RemoveUncommitted(prefix);
+    } catch (const Error& e) {
+      spdlog::warn("cannot remove temporary files left by interrupted writes: {}", e.what());
+    }
+  }
+  if (removed > 0) spdlog::info("removed {} temporary file(s) left by interrupted writes in {}", removed, Describe());
+  return lock;
 }
 
 void Repository::BindSystemIdentifier(uint64_t system_identifier) {

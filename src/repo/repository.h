@@ -30,7 +30,9 @@ class Repository {
   const RepositoryConfig& config() const { return config_; }
   std::string Describe() const { return storage_->Describe(); }
 
-  // Exclusive writer lock, held for the life of the returned object.
+  // Exclusive writer lock, held for the life of the returned object. Taking
+  // it also removes the temporary files that killed writers left under
+  // packs/, index/ and backups/ (only lock holders write there).
   std::unique_ptr<StorageLock> LockForWrite(const std::string& command);
 
   // Records the cluster's system identifier on first use; afterwards refuses

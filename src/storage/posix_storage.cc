@@ -182,6 +182,23 @@ void PosixStorage::Remove(const std::string& path) {
     throw Error(fmt::format("cannot remove {}: {}", full, ErrnoText(errno)));
 }
 
+size_t PosixStorage::RemoveUncommitted(const std::string& prefix) {
+  std::string base = FullPath(prefix);
+  std::error_code ec;
+  if (!fs::exists(base, ec)) return 0;
+  std::vector<fs::path> leftovers;
+  for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file() && it->path().filename().string().starts_with(kTempPrefix))
+      leftovers.push_back(it->path());
+  }
+  if (ec) throw Error(fmt::format("cannot list {}: {}", base, ec.message()));
+  for (const auto& path : leftovers)
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      throw Error(fmt::format("cannot remove {}: {}", path.string(), ErrnoText(errno)));
+  return leftovers.size();
+}
+
 std::unique_ptr<StorageLock> PosixStorage::Lock(const std::string& name, const std::string& holder_info) {
   // flock: the kernel drops the lock when the process dies, even by kill -9, so
   // a crashed backup never leaves the repository locked.

@@ -23,6 +23,7 @@ class PosixStorage : public Storage {
   std::unique_ptr<ObjectWriter> Create(const std::string& path) override;
   std::vector<ObjectInfo> List(const std::string& prefix) override;
   void Remove(const std::string& path) override;
+  size_t RemoveUncommitted(const std::string& prefix) override;
   std::unique_ptr<StorageLock> Lock(const std::string& name, const std::string& holder_info) override;
 
   const std::string& root() const { return root_; }

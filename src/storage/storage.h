@@ -62,6 +62,11 @@ class Storage {
   virtual std::vector<ObjectInfo> List(const std::string& prefix) = 0;
   // Removes an object; removing a missing object is not an error.
   virtual void Remove(const std::string& path) = 0;
+  // Removes what writers that never committed left under `prefix` + "/" (on
+  // POSIX, the temporary files of killed processes) and returns how many
+  // objects that was. It cannot tell a dead writer from a live one, so the
+  // caller must hold a lock that every writer under `prefix` takes.
+  virtual size_t RemoveUncommitted(const std::string& prefix) = 0;
 
   // Takes the repository-wide writer lock named `name`. Throws Error naming the
   // current holder when it is taken and `wait` is false.

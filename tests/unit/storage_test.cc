@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "core/error.h"
@@ -97,4 +98,32 @@ TEST_F(StorageTest, PacksWithoutAnIndexAreAdoptedFromTheirTrailers) {
   ChunkIndex indexed = ChunkIndex::Load(*storage_, true);
   EXPECT_NE(indexed.Find(a), nullptr);
   EXPECT_TRUE(indexed.adopted().empty());
+}
+
+TEST_F(StorageTest, TakingTheWriterLockRemovesTemporaryFilesOfKilledWriters) {
+  Repository::Init(*storage_, RepositoryConfig{});
+  storage_->Write("packs/ab/ab01.pack", "pack");
+  storage_->Write("backups/20260101T000000F/manifest.json", "{}");
+  auto write = [&](const std::string& path) {
+    fs::create_directories(fs::path(root_ + "/" + path).parent_path());
+    std::ofstream(root_ + "/" + path) << "partial";
+  };
+  // What kill -9 leaves behind in the areas only lock holders write...
+  const std::vector<std::string> stale = {"packs/ab/.tmp-ab02.pack-0123456789abcdef",
+                                          "packs/cd/.tmp-cd03.pack-0123456789abcdef",
+                                          "index/.tmp-0123.json.zst-0123456789abcdef",
+                                          "backups/20260101T000000F/.tmp-files.json.zst-0123456789abcdef"};
+  // ...and elsewhere, where writers may not hold the lock.
+  const std::vector<std::string> foreign = {"wal/.tmp-000000010000000000000001-0123456789abcdef",
+                                            ".tmp-config.json-0123456789abcdef"};
+  for (const auto& p : stale) write(p);
+  for (const auto& p : foreign) write(p);
+
+  auto repo = Repository::Open(std::make_unique<PosixStorage>(root_));
+  auto lock = repo->LockForWrite("test");
+  for (const auto& p : stale) EXPECT_FALSE(fs::exists(root_ + "/" + p)) << p << " was left behind";
+  for (const auto& p : foreign) EXPECT_TRUE(fs::exists(root_ + "/" + p)) << p << " is outside the locked areas";
+  EXPECT_TRUE(storage_->Exists("packs/ab/ab01.pack"));
+  EXPECT_TRUE(storage_->Exists("backups/20260101T000000F/manifest.json"));
+  EXPECT_TRUE(storage_->Exists("config.json"));
 }
