@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "repo/format_version.h"
 
 namespace pgvault {
 
@@ -17,7 +18,7 @@ Digest FileChecksum(const std::vector<Digest>& chunks) {
 std::string BackupManifest::ToJson() const {
   json j;
   j["format"] = "pgvault-backup-manifest";
-  j["version"] = 1;
+  j["version"] = kFormatVersion;
   j["id"] = id;
   j["type"] = type;
   j["method"] = method;
@@ -65,8 +66,7 @@ BackupManifest BackupManifest::FromJson(const std::string& text, const std::stri
     json j = json::parse(text);
     if (j.value("format", "") != "pgvault-backup-manifest")
       throw IntegrityError(fmt::format("{} is not a pgvault backup manifest", where));
-    if (j.at("version").get<int>() > 1)
-      throw Error(fmt::format("{} has a newer manifest version: upgrade pgvault", where));
+    CheckFormatVersion(j, where);
     m.id = j.at("id");
     m.type = j.at("type");
     m.method = j.at("method");
@@ -136,7 +136,7 @@ json FileListToJson(const std::vector<FileEntry>& files) {
     }
     list.push_back(std::move(e));
   }
-  return json{{"format", "pgvault-file-list"}, {"version", 1}, {"files", std::move(list)}};
+  return json{{"format", "pgvault-file-list"}, {"version", kFormatVersion}, {"files", std::move(list)}};
 }
 
 std::vector<FileEntry> FileListFromJson(const json& doc, const std::string& where) {
@@ -144,6 +144,7 @@ std::vector<FileEntry> FileListFromJson(const json& doc, const std::string& wher
   try {
     if (doc.value("format", "") != "pgvault-file-list")
       throw IntegrityError(fmt::format("{} is not a pgvault file list", where));
+    CheckFormatVersion(doc, where);
     for (const auto& e : doc.at("files")) {
       FileEntry f;
       f.path = e.at("path");

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/hex.h"
 #include "repo/compressed_json.h"
+#include "repo/format_version.h"
 #include "storage/storage.h"
 
 namespace pgvault {
@@ -33,6 +34,7 @@ void ChunkIndex::AddPack(const PackRecord& pack) {
 PackRecord ReadPackTrailer(Storage& storage, const std::string& path, uint64_t size) {
   if (size < kPackHeader.size() + kPackFooterSize)
     throw IntegrityError(fmt::format("pack {} is truncated ({} bytes)", path, size));
+  CheckPackHeader(storage.ReadRange(path, 0, kPackHeader.size()), path);
   std::string footer = storage.ReadRange(path, size - kPackFooterSize, kPackFooterSize);
   uint32_t count = DecodePackFooterCount(footer, path);
   uint64_t trailer_size = static_cast<uint64_t>(count) * kPackEntrySize + kPackFooterSize;
@@ -48,7 +50,10 @@ ChunkIndex ChunkIndex::Load(Storage& storage, bool adopt_orphans) {
   for (const auto& object : storage.List("index")) {
     if (!object.path.ends_with(".json.zst")) continue;
     json j = ReadCompressedJson(storage, object.path);
+    std::string where = fmt::format("index file {}/{}", storage.Describe(), object.path);
     try {
+      if (j.value("format", "") != "pgvault-index") throw Error(fmt::format("{} is not a pgvault index file", where));
+      CheckFormatVersion(j, where);
       for (const auto& p : j.at("packs")) {
         PackRecord record;
         record.path = p.at("path").get<std::string>();
@@ -88,7 +93,7 @@ void ChunkIndex::WriteIndexFile(Storage& storage, const std::vector<PackRecord>&
   if (packs.empty()) return;
   json j;
   j["format"] = "pgvault-index";
-  j["version"] = 1;
+  j["version"] = kFormatVersion;
   json list = json::array();
   for (const auto& p : packs) {
     json chunks = json::array();

@@ -22,6 +22,12 @@ size_t ChunkReader::ReadInto(const Digest& id, char* out, size_t capacity) {
     throw IntegrityError(fmt::format("chunk {} in pack {} is damaged (size {} exceeds the chunk size {})", DigestHex(id),
                                      pack, location->raw_size, capacity));
   try {
+    // Outside the "is damaged" wrapping below: a pack of a newer version is not damaged.
+    CheckHeaderOnce(location->pack);
+  } catch (const NotFoundError&) {
+    throw IntegrityError(fmt::format("chunk {}: pack {} is missing", DigestHex(id), pack));
+  }
+  try {
     stored_ = storage_.ReadRange(pack, location->offset, location->stored_size);
     DecompressInto(location->codec, stored_, location->raw_size, out);
   } catch (const NotFoundError&) {
@@ -32,6 +38,14 @@ size_t ChunkReader::ReadInto(const Digest& id, char* out, size_t capacity) {
   if (Sha256(std::string_view(out, location->raw_size)) != id)
     throw IntegrityError(fmt::format("chunk {} in pack {} is damaged (checksum mismatch)", DigestHex(id), pack));
   return location->raw_size;
+}
+
+void ChunkReader::CheckHeaderOnce(uint32_t pack) {
+  if (pack < header_checked_.size() && header_checked_[pack]) return;
+  const std::string& path = index_.PackPath(pack);
+  CheckPackHeader(storage_.ReadRange(path, 0, kPackHeader.size()), path);
+  if (pack >= header_checked_.size()) header_checked_.resize(pack + 1);
+  header_checked_[pack] = true;
 }
 
 }  // namespace pgvault

@@ -1,9 +1,11 @@
 // Reads one chunk back: ranged read from its pack, decompress, and check that
 // the plaintext hashes to the chunk id. Damage surfaces as IntegrityError,
-// never as wrong bytes.
+// never as wrong bytes. The first read from each pack also checks the pack's
+// header, so a pack of another format version is refused, not misread.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "repo/chunk_index.h"
 
@@ -24,7 +26,9 @@ class ChunkReader {
  private:
   Storage& storage_;
   const ChunkIndex& index_;
+  void CheckHeaderOnce(uint32_t pack);
   std::string stored_;  // reused buffer
+  std::vector<bool> header_checked_;  // by pack number
 };
 
 }  // namespace pgvault

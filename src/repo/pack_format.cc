@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "repo/format_version.h"
 
 namespace pgvault {
 
@@ -25,7 +26,22 @@ uint64_t GetU64(const char* p) {
   for (int i = 7; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(p[i]);
   return v;
 }
+// Magic (all but the last byte) and version byte (the last), checked apart so
+// that a pack of another version is not called damaged.
+void CheckMagic(std::string_view found, std::string_view expected, const std::string& pack, const char* part) {
+  if (found.substr(0, expected.size() - 1) != expected.substr(0, expected.size() - 1))
+    throw IntegrityError(fmt::format("pack {}: {} is damaged (bad magic)", pack, part));
+  uint8_t version = static_cast<uint8_t>(found[expected.size() - 1]);
+  if (version != static_cast<uint8_t>(expected.back()))
+    throw IntegrityError(UnsupportedVersionMessage(version, fmt::format("pack {} ({})", pack, part)));
+}
+
 }  // namespace
+
+void CheckPackHeader(std::string_view header, const std::string& pack) {
+  if (header.size() != kPackHeader.size()) throw IntegrityError(fmt::format("pack {}: header is truncated", pack));
+  CheckMagic(header, kPackHeader, pack, "header");
+}
 
 std::string EncodePackTrailer(const std::vector<PackEntry>& entries) {
   std::string out;
@@ -48,8 +64,8 @@ std::string EncodePackTrailer(const std::vector<PackEntry>& entries) {
 }
 
 uint32_t DecodePackFooterCount(std::string_view footer, const std::string& pack) {
-  if (footer.size() != kPackFooterSize || footer.substr(40) != kPackFooterMagic)
-    throw IntegrityError(fmt::format("pack {}: footer is damaged (bad magic)", pack));
+  if (footer.size() != kPackFooterSize) throw IntegrityError(fmt::format("pack {}: footer is truncated", pack));
+  CheckMagic(footer.substr(40), kPackFooterMagic, pack, "footer");
   return GetU32(footer.data());
 }
 
@@ -75,6 +91,10 @@ std::vector<PackEntry> DecodePackTrailer(std::string_view trailer, const std::st
     e.flags = static_cast<uint8_t>(p[49]);
     if (e.codec != Codec::kNone && e.codec != Codec::kZstd && e.codec != Codec::kLz4)
       throw IntegrityError(fmt::format("pack {}: entry {} has unknown codec", pack, i));
+    if (e.flags != 0)
+      throw IntegrityError(fmt::format("pack {}: entry {} has flags 0x{:02x}, unsupported in format version {} (bit 0 "
+                                       "marks an encrypted chunk)",
+                                       pack, i, e.flags, kFormatVersion));
   }
   return entries;
 }

@@ -20,6 +20,7 @@
 
 namespace pgvault {
 
+// 7 bytes of magic, then the format version byte (kFormatVersion).
 inline constexpr std::string_view kPackHeader{"PGVPACK\x01", 8};
 inline constexpr std::string_view kPackFooterMagic{"PGVPEND\x01", 8};
 inline constexpr size_t kPackEntrySize = 52;
@@ -34,13 +35,19 @@ struct PackEntry {
   uint8_t flags = 0;      // bit 0 reserved for "encrypted" (a later format)
 };
 
+// Checks a pack's first kPackHeader.size() bytes: magic, then version byte.
+// Throws IntegrityError naming `pack`: a pack of another version is as
+// unreadable as a damaged one, and callers skip or report both alike.
+void CheckPackHeader(std::string_view header, const std::string& pack);
 // Serializes entries + footer (entry_count u32, reserved u32, SHA-256 of the
 // entry bytes, magic), little-endian.
 std::string EncodePackTrailer(const std::vector<PackEntry>& entries);
 // Parses the footer (last kPackFooterSize bytes) into the entry count.
-// Throws IntegrityError naming `pack` if the magic is wrong.
+// Throws IntegrityError naming `pack` if the magic or its version is wrong.
 uint32_t DecodePackFooterCount(std::string_view footer, const std::string& pack);
-// Parses and checks the trailer: entries bytes followed by the footer.
+// Parses and checks the trailer: entries bytes followed by the footer. Refuses
+// unknown codecs and any entry flag: format 1 defines none (bit 0 will mean
+// "encrypted"), and reading a flagged chunk as plain data would be wrong.
 std::vector<PackEntry> DecodePackTrailer(std::string_view trailer, const std::string& pack);
 
 }  // namespace pgvault

@@ -71,7 +71,9 @@ std::unique_ptr<StorageLock> Repository::LockForWrite(const std::string& command
 
 void Repository::BindSystemIdentifier(uint64_t system_identifier) {
   // Re-read: another writer may have bound it since Open().
-  config_ = RepositoryConfig::FromJson(storage_->Read(kConfigPath), Describe() + "/" + kConfigPath);
+  std::string where = Describe() + "/" + kConfigPath;
+  std::string text = storage_->Read(kConfigPath);
+  config_ = RepositoryConfig::FromJson(text, where);
   if (config_.system_identifier) {
     if (*config_.system_identifier != system_identifier)
       throw Error(fmt::format("repository {} belongs to the cluster with system identifier {}, but this cluster's is "
@@ -79,8 +81,10 @@ void Repository::BindSystemIdentifier(uint64_t system_identifier) {
                               Describe(), *config_.system_identifier, system_identifier));
     return;
   }
+  // Rewritten from the text, not from config_, so that keys this version does
+  // not know survive.
+  storage_->Write(kConfigPath, RepositoryConfig::WithSystemIdentifier(text, system_identifier, where));
   config_.system_identifier = system_identifier;
-  storage_->Write(kConfigPath, config_.ToJson());
 }
 
 std::vector<BackupManifest> Repository::ListBackups() {

@@ -30,10 +30,9 @@ RepositoryConfig RepositoryConfig::FromJson(const std::string& text, const std::
     json j = json::parse(text);
     if (j.value("format", "") != "pgvault-repository")
       throw Error(fmt::format("{} is not a pgvault repository config", where));
+    // First: a later version may have changed any key below.
+    CheckFormatVersion(j, where);
     c.version = j.at("version").get<int>();
-    if (c.version > kRepositoryFormatVersion)
-      throw Error(fmt::format("repository {} has format version {}, this pgvault reads up to {}: upgrade pgvault",
-                              where, c.version, kRepositoryFormatVersion));
     c.repository_id = j.at("repository_id").get<std::string>();
     c.created_at = j.value("created_at", "");
     const json& chunking = j.at("chunking");
@@ -47,12 +46,22 @@ RepositoryConfig RepositoryConfig::FromJson(const std::string& text, const std::
       throw Error(fmt::format("{}: encryption '{}' is not supported by this pgvault", where, c.encryption));
     if (j.contains("system_identifier") && !j["system_identifier"].is_null())
       c.system_identifier = std::stoull(j["system_identifier"].get<std::string>());
-    if (c.chunk_size < 4096 || c.chunk_size > (64u << 20))
-      throw Error(fmt::format("{}: chunk_size {} is out of range", where, c.chunk_size));
+    if (c.chunk_size < kMinChunkSize || c.chunk_size > kMaxChunkSize || c.chunk_size % kChunkSizeMultiple != 0)
+      throw Error(fmt::format("{}: chunking.chunk_size {} is not a multiple of {} between {} and {}", where,
+                              c.chunk_size, kChunkSizeMultiple, kMinChunkSize, kMaxChunkSize));
+    if (c.pack_size < kMinPackSize)
+      throw Error(fmt::format("{}: pack_size {} is below the minimum of {}", where, c.pack_size, kMinPackSize));
   } catch (const json::exception& e) {
     throw Error(fmt::format("{} is damaged: {}", where, e.what()));
   }
   return c;
+}
+
+std::string RepositoryConfig::WithSystemIdentifier(const std::string& text, uint64_t id, const std::string& where) {
+  FromJson(text, where);  // only a config this pgvault understands is rewritten
+  json j = json::parse(text);
+  j["system_identifier"] = std::to_string(id);
+  return j.dump(2) + "\n";
 }
 
 }  // namespace pgvault

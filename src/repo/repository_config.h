@@ -7,9 +7,19 @@
 #include <optional>
 #include <string>
 
+#include "repo/format_version.h"
+
 namespace pgvault {
 
-inline constexpr int kRepositoryFormatVersion = 1;
+inline constexpr int kRepositoryFormatVersion = kFormatVersion;
+
+// What `repo init` can create (src/command/repo_init_command.cc checks
+// --chunk-size and --pack-size against the same limits). A reader accepts
+// exactly this: a config outside it was not written by pgvault.
+inline constexpr uint32_t kMinChunkSize = 8192;  // PostgreSQL's page size: pg_control is one chunk
+inline constexpr uint32_t kMaxChunkSize = 16u << 20;
+inline constexpr uint32_t kChunkSizeMultiple = 8192;  // chunks hold whole pages
+inline constexpr uint64_t kMinPackSize = 1u << 20;
 
 struct RepositoryConfig {
   int version = kRepositoryFormatVersion;
@@ -23,6 +33,10 @@ struct RepositoryConfig {
 
   std::string ToJson() const;
   static RepositoryConfig FromJson(const std::string& text, const std::string& where);
+  // `text` (a config.json this pgvault reads) with system_identifier set to
+  // `id`, every other key kept as it was, including keys this version does
+  // not know: a later pgvault may have added them.
+  static std::string WithSystemIdentifier(const std::string& text, uint64_t id, const std::string& where);
 };
 
 }  // namespace pgvault

@@ -1,0 +1,206 @@
+// Every versioned object refuses a format version it does not implement, in
+// the same words, and config.json is only ever accepted as `repo init` makes it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "repo/backup_manifest.h"
+#include "repo/chunk_index.h"
+#include "repo/chunk_reader.h"
+#include "repo/compressed_json.h"
+#include "repo/pack_format.h"
+#include "repo/pack_writer.h"
+#include "repo/repository.h"
+#include "storage/posix_storage.h"
+
+using namespace pgvault;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs `f`, expects it to throw E, and returns the message.
+template <typename E, typename F>
+std::string ErrorOf(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no exception";
+  return "";
+}
+
+#define EXPECT_CONTAINS(haystack, needle) \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "in: " << (haystack)
+
+class VersionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("pgvault-unit-" + std::to_string(std::random_device{}()));
+    fs::create_directories(root_);
+    storage_ = std::make_unique<PosixStorage>(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  json Config() { return json::parse(storage_->Read("config.json")); }
+  void WriteConfig(const json& j) { storage_->Write("config.json", j.dump(2) + "\n"); }
+  std::unique_ptr<Repository> Open() { return Repository::Open(std::make_unique<PosixStorage>(root_)); }
+  void PokeByte(const std::string& path, uint64_t offset, char value) {
+    std::fstream f(root_ + "/" + path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.put(value);
+  }
+
+  std::string root_;
+  std::unique_ptr<PosixStorage> storage_;
+};
+
+}  // namespace
+
+TEST_F(VersionsTest, ConfigRefusesEveryVersionButOne) {
+  Repository::Init(*storage_, RepositoryConfig{});
+  json good = Config();
+  for (int version : {0, -1, 2}) {
+    json j = good;
+    j["version"] = version;
+    WriteConfig(j);
+    std::string message = ErrorOf<Error>([&] { Open(); });
+    EXPECT_CONTAINS(message, fmt::format("config.json: unsupported format version {}; this pgvault reads version 1",
+                                         version));
+    EXPECT_EQ(message.find("upgrade pgvault") != std::string::npos, version > 1) << message;
+  }
+  json j = good;
+  j["version"] = "1";
+  WriteConfig(j);
+  EXPECT_CONTAINS(ErrorOf<Error>([&] { Open(); }), "is damaged");
+  WriteConfig(good);
+  EXPECT_NO_THROW(Open());
+}
+
+TEST_F(VersionsTest, ConfigAcceptsExactlyTheChunkAndPackSizesRepoInitAllows) {
+  Repository::Init(*storage_, RepositoryConfig{});
+  json good = Config();
+  // Mirrors the --chunk-size check in src/command/repo_init_command.cc.
+  for (uint64_t size : {8192ull, 16384ull, 1ull << 20, 16ull << 20}) {
+    json j = good;
+    j["chunking"]["chunk_size"] = size;
+    WriteConfig(j);
+    EXPECT_NO_THROW(Open()) << size;
+  }
+  for (uint64_t size : {4096ull, 8192ull + 4096, 12288ull, (16ull << 20) + 8192, 64ull << 20}) {
+    json j = good;
+    j["chunking"]["chunk_size"] = size;
+    WriteConfig(j);
+    EXPECT_CONTAINS(ErrorOf<Error>([&] { Open(); }), fmt::format("chunk_size {} is not a multiple of 8192", size));
+  }
+  json j = good;
+  j["pack_size"] = (1 << 20) - 1;
+  WriteConfig(j);
+  EXPECT_CONTAINS(ErrorOf<Error>([&] { Open(); }), "pack_size 1048575 is below the minimum");
+  j["pack_size"] = 1 << 20;
+  WriteConfig(j);
+  EXPECT_NO_THROW(Open());
+}
+
+TEST_F(VersionsTest, RecordingTheSystemIdentifierKeepsKeysThisVersionDoesNotKnow) {
+  Repository::Init(*storage_, RepositoryConfig{});
+  json j = Config();
+  j["retention"] = {{"full", 7}};           // a key from a later pgvault
+  j["chunking"]["window"] = 4096;           // nested too
+  WriteConfig(j);
+  auto repo = Open();
+  auto lock = repo->LockForWrite("test");
+  repo->BindSystemIdentifier(7711810645444633105ull);
+  json after = Config();
+  EXPECT_EQ(after["system_identifier"], "7711810645444633105");
+  EXPECT_EQ(after["retention"], j["retention"]);
+  EXPECT_EQ(after["chunking"]["window"], 4096);
+  EXPECT_EQ(repo->config().system_identifier, 7711810645444633105ull);
+  EXPECT_CONTAINS(ErrorOf<Error>([&] { repo->BindSystemIdentifier(42); }), "belongs to the cluster");
+  EXPECT_EQ(Config(), after) << "a mismatch must not rewrite the config";
+}
+
+TEST_F(VersionsTest, ManifestAndFileListRefuseEveryVersionButOne) {
+  BackupManifest m;
+  m.id = "20260101T000000F";
+  json manifest = json::parse(m.ToJson());
+  json files = FileListToJson({});
+  for (int version : {0, 2}) {
+    manifest["version"] = version;
+    EXPECT_CONTAINS(ErrorOf<Error>([&] { BackupManifest::FromJson(manifest.dump(), "m.json"); }),
+                    fmt::format("m.json: unsupported format version {}; this pgvault reads version 1", version));
+    files["version"] = version;
+    EXPECT_CONTAINS(ErrorOf<Error>([&] { FileListFromJson(files, "files.json.zst"); }),
+                    fmt::format("files.json.zst: unsupported format version {}; this pgvault reads version 1", version));
+  }
+  files.erase("version");
+  EXPECT_CONTAINS(ErrorOf<IntegrityError>([&] { FileListFromJson(files, "files.json.zst"); }), "is damaged");
+}
+
+TEST_F(VersionsTest, IndexFileRefusesOtherFormatsAndVersions) {
+  json index = {{"format", "pgvault-index"}, {"version", 2}, {"packs", json::array()}};
+  WriteCompressedJson(*storage_, "index/0123.json.zst", index);
+  EXPECT_CONTAINS(ErrorOf<Error>([&] { ChunkIndex::Load(*storage_, false); }),
+                  "index/0123.json.zst: unsupported format version 2; this pgvault reads version 1: upgrade pgvault");
+  index["version"] = 1;
+  index["format"] = "something-else";
+  WriteCompressedJson(*storage_, "index/0123.json.zst", index);
+  EXPECT_CONTAINS(ErrorOf<Error>([&] { ChunkIndex::Load(*storage_, false); }), "is not a pgvault index file");
+  index["format"] = "pgvault-index";
+  WriteCompressedJson(*storage_, "index/0123.json.zst", index);
+  EXPECT_NO_THROW(ChunkIndex::Load(*storage_, false));
+}
+
+TEST_F(VersionsTest, PackHeaderIsCheckedWhenAdoptingAndWhenReading) {
+  PackWriter writer(*storage_, 1 << 20);
+  Digest a = Sha256("a");
+  writer.Add(a, Codec::kNone, "a", 1);
+  writer.Flush();
+  const PackRecord pack = writer.records().at(0);
+  ChunkIndex::WriteIndexFile(*storage_, writer.records());
+  ChunkIndex index = ChunkIndex::Load(*storage_, false);
+  std::string plain;
+  ChunkReader(*storage_, index).Read(a, plain);
+  EXPECT_EQ(plain, "a");
+
+  PokeByte(pack.path, 7, '\x02');  // header version byte
+  std::string message = ErrorOf<IntegrityError>([&] { ReadPackTrailer(*storage_, pack.path, pack.size); });
+  EXPECT_CONTAINS(message, "(header): unsupported format version 2; this pgvault reads version 1");
+  message = ErrorOf<IntegrityError>([&] { ChunkReader(*storage_, index).Read(a, plain); });
+  EXPECT_CONTAINS(message, pack.path + " (header): unsupported format version 2");
+  EXPECT_EQ(message.find("damaged"), std::string::npos) << "another version is not damage: " << message;
+
+  PokeByte(pack.path, 7, '\x01');
+  PokeByte(pack.path, 0, 'X');  // magic
+  EXPECT_CONTAINS(ErrorOf<IntegrityError>([&] { ChunkReader(*storage_, index).Read(a, plain); }),
+                  "header is damaged (bad magic)");
+  // An orphan pack that cannot be read is skipped, not adopted.
+  storage_->Remove(storage_->List("index").at(0).path);
+  EXPECT_TRUE(ChunkIndex::Load(*storage_, true).adopted().empty());
+}
+
+TEST_F(VersionsTest, PackTrailerRefusesFlagsAndOtherFooterVersions) {
+  PackEntry e;
+  e.id = Sha256("x");
+  e.offset = 8;
+  e.stored_size = e.raw_size = 1;
+  std::string trailer = EncodePackTrailer({e});
+  EXPECT_NO_THROW(DecodePackTrailer(trailer, "p"));
+  std::string other = trailer;
+  other.back() = '\x02';
+  EXPECT_CONTAINS(ErrorOf<IntegrityError>([&] { DecodePackTrailer(other, "p"); }),
+                  "pack p (footer): unsupported format version 2");
+  e.flags = 1;
+  EXPECT_CONTAINS(ErrorOf<IntegrityError>([&] { DecodePackTrailer(EncodePackTrailer({e}), "p"); }),
+                  "entry 0 has flags 0x01, unsupported in format version 1");
+}
