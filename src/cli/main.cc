@@ -17,6 +17,8 @@
 #include "command/repo_init_command.h"
 #include "command/restore_command.h"
 #include "command/verify_command.h"
+#include "command/wal_fetch_command.h"
+#include "command/wal_push_command.h"
 #include "core/byte_size.h"
 #include "core/error.h"
 #include "core/timestamp.h"
@@ -28,6 +30,9 @@ namespace {
 
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
+// wal-fetch: any status above 125 makes PostgreSQL's startup process stop
+// with FATAL instead of taking the failure for the end of the archive.
+constexpr int kExitAbortRecovery = 126;
 
 void AddRepoOption(CLI::App* app, std::string& repo) {
   app->add_option("--repo", repo, "Repository location (a directory); default $PGVAULT_REPO")
@@ -115,6 +120,23 @@ int main(int argc, char** argv) {
                           "Restore a tablespace elsewhere: OID=DIR or NAME=DIR (repeatable)");
   restore_cmd->add_flag("--json", restore_json, "Print the result as a JSON object");
 
+  // wal-push / wal-fetch
+  WalPushOptions wal_push;
+  auto* wal_push_cmd = app.add_subcommand(
+      "wal-push", "Archive one WAL file (archive_command = 'pgvault wal-push --repo DIR %p')");
+  AddRepoOption(wal_push_cmd, wal_push.repo);
+  wal_push_cmd->add_option("path", wal_push.path, "The WAL file (%p)")->required();
+  wal_push_cmd->add_option("--compress", wal_push.compress, "zstd (default), lz4 or none")
+      ->check(CLI::IsMember({"zstd", "lz4", "none"}));
+  wal_push_cmd->add_option("--compress-level", wal_push.compress_level, "Compression level (zstd: default 1)");
+  WalFetchOptions wal_fetch;
+  auto* wal_fetch_cmd = app.add_subcommand(
+      "wal-fetch", "Restore one archived WAL file (restore_command = 'pgvault wal-fetch --repo DIR %f %p'); exit 1 "
+                   "when it is not archived, 126 on any error so that recovery stops");
+  AddRepoOption(wal_fetch_cmd, wal_fetch.repo);
+  wal_fetch_cmd->add_option("name", wal_fetch.name, "The WAL file name (%f)")->required();
+  wal_fetch_cmd->add_option("destination", wal_fetch.destination, "Where to write it (%p)")->required();
+
   // verify
   VerifyOptions verify;
   bool verify_json = false;
@@ -174,6 +196,15 @@ int main(int argc, char** argv) {
                                  r.backup_id, restore.target, r.files_total, r.files_written, r.files_unchanged,
                                  r.files_removed, FormatBytes(r.bytes_written), FormatDuration(r.seconds),
                                  restore.target);
+      }
+    } else if (wal_push_cmd->parsed()) {
+      RunWalPush(wal_push);
+    } else if (wal_fetch_cmd->parsed()) {
+      try {
+        return RunWalFetch(wal_fetch) == WalFetchOutcome::kFetched ? 0 : 1;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "pgvault: error: wal-fetch %s: %s\n", wal_fetch.name.c_str(), e.what());
+        return kExitAbortRecovery;
       }
     } else if (verify_cmd->parsed()) {
       verify.progress = progress && !verify_json;

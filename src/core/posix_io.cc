@@ -93,7 +93,7 @@ std::string ReadWholeFile(const std::string& path) {
   return data;
 }
 
-void WriteFileAtomically(const std::string& path, std::string_view data, mode_t mode) {
+void WriteFileAtomically(const std::string& path, std::string_view data, mode_t mode, bool durable) {
   std::filesystem::path target(path);
   std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
   std::string temp = fmt::format("{}/.tmp-{}-{}", dir, target.filename().string(), std::random_device{}());
@@ -101,7 +101,7 @@ void WriteFileAtomically(const std::string& path, std::string_view data, mode_t 
     UniqueFd fd = OpenOrThrow(temp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode);
     try {
       WriteFull(fd.get(), data.data(), data.size(), temp);
-      FsyncOrThrow(fd.get(), temp);
+      if (durable) FsyncOrThrow(fd.get(), temp);
     } catch (...) {
       ::unlink(temp.c_str());
       throw;
@@ -112,7 +112,7 @@ void WriteFileAtomically(const std::string& path, std::string_view data, mode_t 
     ::unlink(temp.c_str());
     throw Error(fmt::format("cannot rename {} to {}: {}", temp, path, ErrnoText(err)));
   }
-  FsyncDirectory(dir);
+  if (durable) FsyncDirectory(dir);
 }
 
 }  // namespace pgvault

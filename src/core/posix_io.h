@@ -23,7 +23,8 @@ void FsyncDirectory(const std::string& path);
 std::string ReadWholeFile(const std::string& path);
 // Writes `data` to `path` through a temporary file, fsync, rename and fsync of
 // the directory: readers see either the old file or the complete new one.
-void WriteFileAtomically(const std::string& path, std::string_view data, mode_t mode = 0600);
+// With `durable` false, the fsyncs are skipped: still atomic, not crash-safe.
+void WriteFileAtomically(const std::string& path, std::string_view data, mode_t mode = 0600, bool durable = true);
 std::string ErrnoText(int err);
 
 }  // namespace pgvault

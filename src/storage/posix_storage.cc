@@ -52,6 +52,22 @@ class PosixObjectWriter : public ObjectWriter {
     committed_ = true;
     FsyncDirectory(dir_);
   }
+  bool CommitIfAbsent() override {
+    FsyncOrThrow(fd_.get(), temp_path_);
+    fd_.Reset();
+    // link() fails with EEXIST instead of replacing, unlike rename().
+    if (::link(temp_path_.c_str(), final_path_.c_str()) != 0) {
+      int err = errno;
+      ::unlink(temp_path_.c_str());
+      committed_ = true;  // nothing left to clean up
+      if (err == EEXIST) return false;
+      throw Error(fmt::format("cannot link {} to {}: {}", temp_path_, final_path_, ErrnoText(err)));
+    }
+    committed_ = true;
+    ::unlink(temp_path_.c_str());
+    FsyncDirectory(dir_);
+    return true;
+  }
   uint64_t BytesWritten() const override { return written_; }
 
  private:

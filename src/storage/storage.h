@@ -30,6 +30,11 @@ class ObjectWriter {
   virtual ~ObjectWriter() = default;
   virtual void Append(std::string_view data) = 0;
   virtual void Commit() = 0;
+  // Like Commit(), but only if nothing exists at the path yet; returns false
+  // (and discards what was written) when something does. Immutable objects,
+  // such as archived WAL, are written this way so that no race can replace
+  // one.
+  virtual bool CommitIfAbsent() = 0;
   virtual uint64_t BytesWritten() const = 0;
 };
 

@@ -1,0 +1,52 @@
+// One archived WAL file as stored in the repository (format v1,
+// docs/repository-format.md, "WAL archive"): a fixed 72-byte header, then the
+// file's bytes, compressed as the header says.
+//
+//   offset size
+//        0    6  magic "PGVWAL"
+//        6    1  object version (1)
+//        7    1  codec (0 none, 1 zstd, 2 lz4)
+//        8    1  encryption (0 none; reserved)
+//        9    7  reserved, zero
+//       16    8  size of the file (plaintext), u64 LE
+//       24   32  SHA-256 of the file (plaintext)
+//       56    8  system identifier from the segment's page header (0 for
+//                .history and .backup files), u64 LE
+//       64    8  time of archiving, microseconds since the epoch, i64 LE
+//       72    -  payload
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "compress/codec.h"
+#include "crypto/sha256.h"
+
+namespace pgvault {
+
+inline constexpr size_t kWalObjectHeaderSize = 72;
+
+struct WalObjectHeader {
+  Codec codec = Codec::kNone;
+  uint64_t size = 0;
+  Digest sha256{};
+  uint64_t system_identifier = 0;
+  int64_t archived_at_us = 0;
+};
+
+// Header + compressed payload for `content`. Hashing and compression run on
+// two threads for large files: per-segment latency is what archive_command
+// callers wait for.
+std::string EncodeWalObject(std::string_view content, Codec codec, int level, uint64_t system_identifier,
+                            int64_t archived_at_us, WalObjectHeader* header_out = nullptr);
+
+// Parses the first kWalObjectHeaderSize bytes. Throws IntegrityError naming
+// `where` if they are not a WAL object header of a version this build reads.
+WalObjectHeader DecodeWalObjectHeader(std::string_view bytes, const std::string& where);
+
+// Decompresses and checks the SHA-256: the file exactly as archived, or an
+// IntegrityError naming `where`.
+std::string DecodeWalObject(std::string_view object, const std::string& where);
+
+}  // namespace pgvault

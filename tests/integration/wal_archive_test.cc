@@ -1,0 +1,206 @@
+// wal-push (archive_command) and wal-fetch (restore_command) against a real
+// PostgreSQL 15 archiving into a repository.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "support/pg_cluster.h"
+#include "support/pgvault_cli.h"
+#include "support/temp_dir.h"
+
+using namespace pgvault::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+std::string ArchiveCommand(const std::string& repo) {
+  return std::string("archive_command = '") + PGVAULT_BINARY + " wal-push --repo " + repo + " %p'";
+}
+
+// A primary archiving into `repo` with wal-push; the repository is created
+// as the postgres OS user, like a real deployment.
+class WalArchive : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_ = tmp_ / "repo";
+    RunAsPostgresOk({PGVAULT_BINARY, "repo", "init", "--repo", repo_});
+    pg_ = PgCluster::Create(tmp_ / "primary", {"archive_mode = on", ArchiveCommand(repo_)});
+    pg_->Start();
+  }
+
+  // Switches to a new segment and waits until the old one is archived; returns its name.
+  std::string SwitchAndWaitArchived() {
+    pg_->Exec("CREATE TABLE IF NOT EXISTS filler (x text)");
+    pg_->Exec("INSERT INTO filler SELECT md5(g::text) FROM generate_series(1, 1000) g");
+    std::string name = pg_->Value("SELECT pg_walfile_name(pg_switch_wal())");
+    for (int i = 0; i < 600; ++i) {
+      if (pg_->Value("SELECT coalesce(last_archived_wal, '') >= '" + name + "' FROM pg_stat_archiver") == "t")
+        return name;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "segment " << name << " was not archived; server log:\n" << pg_->Log();
+    return name;
+  }
+
+  std::string ObjectPath(const std::string& name) { return repo_ + "/wal/" + name.substr(0, 16) + "/" + name; }
+
+  TempDir tmp_;
+  std::string repo_;
+  std::unique_ptr<PgCluster> pg_;
+};
+
+}  // namespace
+
+TEST_F(WalArchive, ArchivesAndFetchesSegmentsExactly) {
+  std::string name = SwitchAndWaitArchived();
+  ASSERT_TRUE(fs::exists(ObjectPath(name)));
+  EXPECT_LT(fs::file_size(ObjectPath(name)), 16u << 20) << "segments are stored compressed";
+  // pg_wal may have recycled the file by now: compare with a fresh copy only
+  // if it is still there, and always check the fetched bytes' own header.
+  std::string fetched = tmp_ / "fetched";
+  RunResult r = Pgvault({"wal-fetch", "--repo", repo_, name, fetched});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string bytes = ReadFile(fetched);
+  ASSERT_EQ(bytes.size(), 16u << 20);
+  std::string original = pg_->datadir() + "/pg_wal/" + name;
+  if (fs::exists(original) && pg_->Value("SELECT count(*) FROM pg_ls_waldir() WHERE name = '" + name + "'") == "1") {
+    std::string live = ReadFile(original);
+    // The archived segment is complete; a still-present original has the same bytes.
+    EXPECT_EQ(live, bytes);
+  }
+
+  // Not archived: exit 1 and nothing on stderr (PostgreSQL probes for these).
+  RunResult missing = Pgvault({"wal-fetch", "--repo", repo_, "0000000100000000000000FF", tmp_ / "nope"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err, "");
+  EXPECT_FALSE(fs::exists(tmp_ / "nope"));
+  RunResult history = Pgvault({"wal-fetch", "--repo", repo_, "00000002.history", tmp_ / "nope"});
+  EXPECT_EQ(history.exit_code, 1);
+}
+
+TEST_F(WalArchive, SameSegmentTwiceSucceedsDifferentContentAndOtherClustersAreRefused) {
+  std::string name = SwitchAndWaitArchived();
+  std::string copy_dir = tmp_ / "copies";
+  fs::create_directories(copy_dir);
+  ASSERT_EQ(Pgvault({"wal-fetch", "--repo", repo_, name, copy_dir + "/" + name}).exit_code, 0);
+  std::string stored_before = ReadFile(ObjectPath(name));
+
+  // Identical content again: success, object untouched.
+  RunResult again = Pgvault({"wal-push", "--repo", repo_, copy_dir + "/" + name});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(ReadFile(ObjectPath(name)), stored_before);
+
+  // Different content under the same name: refused, object untouched.
+  std::string altered = ReadFile(copy_dir + "/" + name);
+  altered[100000] ^= 0x5a;
+  std::string altered_dir = tmp_ / "altered";
+  fs::create_directories(altered_dir);
+  WriteFile(altered_dir + "/" + name, altered);
+  RunResult different = Pgvault({"wal-push", "--repo", repo_, altered_dir + "/" + name});
+  EXPECT_EQ(different.exit_code, 1);
+  EXPECT_NE(different.err.find("already archived"), std::string::npos) << different.err;
+  EXPECT_NE(different.err.find("different content"), std::string::npos) << different.err;
+  EXPECT_EQ(ReadFile(ObjectPath(name)), stored_before);
+
+  // A segment of another cluster (another system identifier): refused.
+  auto other = PgCluster::Create(tmp_ / "other");
+  other->Start();
+  std::string other_name = other->Value("SELECT pg_walfile_name(pg_current_wal_lsn())");
+  other->Exec("CHECKPOINT");
+  std::string foreign_dir = tmp_ / "foreign";
+  fs::create_directories(foreign_dir);
+  fs::copy_file(other->datadir() + "/pg_wal/" + other_name, foreign_dir + "/" + other_name);
+  RunResult foreign = Pgvault({"wal-push", "--repo", repo_, foreign_dir + "/" + other_name});
+  EXPECT_EQ(foreign.exit_code, 1);
+  EXPECT_NE(foreign.err.find("system identifier"), std::string::npos) << foreign.err;
+  EXPECT_EQ(std::count(foreign.err.begin(), foreign.err.end(), '\n'), 1) << foreign.err;
+
+  // A truncated segment and a file that is not WAL at all: refused.
+  WriteFile(altered_dir + "/000000010000000000000077", altered.substr(0, 8192));
+  EXPECT_EQ(Pgvault({"wal-push", "--repo", repo_, altered_dir + "/000000010000000000000077"}).exit_code, 1);
+  WriteFile(altered_dir + "/000000010000000000000078", std::string(16 << 20, 'x'));
+  EXPECT_EQ(Pgvault({"wal-push", "--repo", repo_, altered_dir + "/000000010000000000000078"}).exit_code, 1);
+  EXPECT_FALSE(fs::exists(ObjectPath("000000010000000000000077")));
+  EXPECT_FALSE(fs::exists(ObjectPath("000000010000000000000078")));
+  EXPECT_EQ(Pgvault({"wal-push", "--repo", repo_, altered_dir + "/not-a-wal-name"}).exit_code, 2);
+}
+
+TEST_F(WalArchive, DamagedArchivedSegmentIsNeverHandedOut) {
+  std::string name = SwitchAndWaitArchived();
+  std::string object = ObjectPath(name);
+  {
+    int fd = ::open(object.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    char b;
+    off_t at = static_cast<off_t>(fs::file_size(object) / 2);
+    ASSERT_EQ(::pread(fd, &b, 1, at), 1);
+    b ^= 0x01;
+    ASSERT_EQ(::pwrite(fd, &b, 1, at), 1);
+    ::close(fd);
+  }
+  RunResult r = Pgvault({"wal-fetch", "--repo", repo_, name, tmp_ / "out"});
+  EXPECT_EQ(r.exit_code, 126) << "a status above 125 stops PostgreSQL's recovery instead of ending it";
+  EXPECT_NE(r.err.find(name), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("damaged"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp_ / "out"));
+}
+
+TEST_F(WalArchive, KillNineDuringPushNeverLeavesAPartialSegment) {
+  // Segments to push by hand, copied out of the archive into a fresh repository.
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) names.push_back(SwitchAndWaitArchived());
+  std::string src = tmp_ / "src";
+  fs::create_directories(src);
+  for (const auto& n : names) ASSERT_EQ(Pgvault({"wal-fetch", "--repo", repo_, n, src + "/" + n}).exit_code, 0);
+  std::string repo2 = tmp_ / "repo2";
+  ASSERT_EQ(Pgvault({"repo", "init", "--repo", repo2}).exit_code, 0);
+
+  std::mt19937 rng(12345);
+  int killed_before_done = 0;
+  for (int trial = 0; trial < 24; ++trial) {
+    const std::string& n = names[trial % names.size()];
+    std::string object = repo2 + "/wal/" + n.substr(0, 16) + "/" + n;
+    BackgroundProcess push({PGVAULT_BINARY, "wal-push", "--repo", repo2, src + "/" + n}, tmp_ / "push.log");
+    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 40000)(rng)));
+    if (push.Running()) ++killed_before_done;
+    push.Signal(SIGKILL);
+    push.Wait();
+    // Either absent or complete and valid; never a partial object under the name.
+    if (fs::exists(object)) {
+      RunResult f = Pgvault({"wal-fetch", "--repo", repo2, n, tmp_ / "check"});
+      ASSERT_EQ(f.exit_code, 0) << "trial " << trial << ": " << f.err;
+      ASSERT_EQ(ReadFile(tmp_ / "check"), ReadFile(src + "/" + n));
+    }
+    // PostgreSQL's retry completes.
+    RunResult retry = Pgvault({"wal-push", "--repo", repo2, src + "/" + n});
+    ASSERT_EQ(retry.exit_code, 0) << retry.err;
+    if (trial % 3 == 2) {
+      // Start over for this name so later trials kill fresh pushes too.
+      fs::remove(object);
+    }
+  }
+  EXPECT_GE(killed_before_done, 5) << "too few kills landed while wal-push was running to mean anything";
+  for (const auto& n : names) {
+    ASSERT_EQ(Pgvault({"wal-push", "--repo", repo2, src + "/" + n}).exit_code, 0);
+    ASSERT_EQ(Pgvault({"wal-fetch", "--repo", repo2, n, tmp_ / "final"}).exit_code, 0);
+    EXPECT_EQ(ReadFile(tmp_ / "final"), ReadFile(src + "/" + n));
+  }
+}
