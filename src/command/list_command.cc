@@ -1,6 +1,7 @@
 #include "command/list_command.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/byte_size.h"
 #include "core/timestamp.h"
@@ -40,21 +41,57 @@ json BackupSummaryJson(const BackupManifest& m) {
   return j;
 }
 
+namespace {
+
+// One warning line per backup that cannot be read (on standard error, so
+// that standard output stays a table or JSON).
+void WarnUnreadable(const BackupListing& listing) {
+  for (const auto& u : listing.unreadable) spdlog::warn("backup {} cannot be read: {}", u.id, u.error);
+}
+
+// Readable backups oldest first, each unreadable one (nullptr manifest) put
+// before the first backup it provably started before, else at the end, so
+// that the last entry is still the latest for all anyone can tell.
+std::vector<std::pair<const BackupManifest*, const UnreadableBackup*>> InOrder(const BackupListing& listing) {
+  std::vector<std::pair<const BackupManifest*, const UnreadableBackup*>> out;
+  std::vector<bool> placed(listing.unreadable.size());
+  for (const auto& m : listing.backups) {
+    for (size_t i = 0; i < listing.unreadable.size(); ++i)
+      if (!placed[i] && StartedBefore(listing.unreadable[i].id, m)) {
+        out.push_back({nullptr, &listing.unreadable[i]});
+        placed[i] = true;
+      }
+    out.push_back({&m, nullptr});
+  }
+  for (size_t i = 0; i < listing.unreadable.size(); ++i)
+    if (!placed[i]) out.push_back({nullptr, &listing.unreadable[i]});
+  return out;
+}
+
+}  // namespace
+
 std::string RenderBackupList(const std::string& location, bool as_json) {
   auto repo = Repository::Open(OpenStorage(location));
-  auto backups = repo->ListBackups();
+  BackupListing listing = repo->ListBackups();
+  WarnUnreadable(listing);
+  auto entries = InOrder(listing);
   if (as_json) {
     json list = json::array();
-    for (const auto& m : backups) list.push_back(BackupSummaryJson(m));
+    for (const auto& [m, u] : entries)
+      list.push_back(m ? BackupSummaryJson(*m) : json{{"id", u->id}, {"status", "damaged"}, {"error", u->error}});
     return list.dump(2) + "\n";
   }
-  if (backups.empty()) return fmt::format("no backups in {}\n", repo->Describe());
+  if (entries.empty()) return fmt::format("no backups in {}\n", repo->Describe());
   std::string out = fmt::format("{:<22} {:<9} {:<8} {:<24} {:>9} {:>3} {:<14} {:<14} {:>10} {:>10}\n", "ID", "STATUS",
                                 "FROM", "START", "DURATION", "TL", "START LSN", "STOP LSN", "SIZE", "STORED");
-  for (const auto& m : backups)
-    out += fmt::format("{:<22} {:<9} {:<8} {:<24} {:>9} {:>3} {:<14} {:<14} {:>10} {:>10}\n", m.id, m.status,
-                       m.backup_from, m.start_time, FormatDuration(m.duration_seconds), m.timeline, m.start_lsn,
-                       m.stop_lsn, FormatBytes(m.size), FormatBytes(m.stored_size));
+  for (const auto& [m, u] : entries) {
+    if (m)
+      out += fmt::format("{:<22} {:<9} {:<8} {:<24} {:>9} {:>3} {:<14} {:<14} {:>10} {:>10}\n", m->id, m->status,
+                         m->backup_from, m->start_time, FormatDuration(m->duration_seconds), m->timeline,
+                         m->start_lsn, m->stop_lsn, FormatBytes(m->size), FormatBytes(m->stored_size));
+    else
+      out += fmt::format("{:<22} {:<9}\n", u->id, "damaged");
+  }
   return out;
 }
 
@@ -75,7 +112,7 @@ std::string RenderInfo(const std::string& location, const std::string& backup, b
     std::string out = fmt::format(
         "backup:             {}\nstatus:             {}\nfrom:               {} ({}, {})\nsystem identifier:  {}\n"
         "PostgreSQL:         {}\ntimeline:           {}\nWAL:                {} .. {} ({} .. {})\n"
-        "time:               {} .. {} ({})\nsize:               {} in {} files\nstored:             {} new in the "
+        "time:               {} .. {} ({})\nsize:               {} in {} entries\nstored:             {} new in the "
         "repository ({})\n",
         m.id, m.status, m.backup_from, m.source_host, m.source_pgdata, m.system_identifier, m.pg_version, m.timeline,
         m.start_lsn, m.stop_lsn, m.start_wal, m.stop_wal, m.start_time, m.stop_time, FormatDuration(m.duration_seconds),
@@ -84,7 +121,9 @@ std::string RenderInfo(const std::string& location, const std::string& backup, b
     for (const auto& w : m.warnings) out += fmt::format("warning:            {}\n", w);
     return out;
   }
-  auto backups = repo->ListBackups();
+  BackupListing listing = repo->ListBackups();
+  WarnUnreadable(listing);
+  const auto& backups = listing.backups;
   uint64_t stored = 0;
   for (const auto& o : repo->storage().List("")) stored += o.size;
   const auto& c = repo->config();
@@ -96,15 +135,20 @@ std::string RenderInfo(const std::string& location, const std::string& backup, b
               {"system_identifier", c.system_identifier ? json(std::to_string(*c.system_identifier)) : json(nullptr)},
               {"backups", backups.size()},
               {"stored_size", stored}};
+    json unreadable = json::array();
+    for (const auto& u : listing.unreadable) unreadable.push_back({{"id", u.id}, {"error", u.error}});
+    j["unreadable_backups"] = unreadable;
     return j.dump(2) + "\n";
   }
+  std::string unreadable;
+  for (const auto& u : listing.unreadable) unreadable += (unreadable.empty() ? "" : ", ") + u.id;
   return fmt::format(
       "repository:         {}\nid:                 {}\nformat version:     {}\ncreated:            {}\nsystem identifier: "
-      " {}\nbackups:            {}{}\nstored:             {}\n",
+      " {}\nbackups:            {}{}\n{}stored:             {}\n",
       repo->Describe(), c.repository_id, c.version, c.created_at,
       c.system_identifier ? std::to_string(*c.system_identifier) : "(none yet)", backups.size(),
       backups.empty() ? "" : fmt::format(" (oldest {}, newest {})", backups.front().id, backups.back().id),
-      FormatBytes(stored));
+      unreadable.empty() ? "" : fmt::format("unreadable backups: {}\n", unreadable), FormatBytes(stored));
 }
 
 }  // namespace pgvault

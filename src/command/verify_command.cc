@@ -22,8 +22,16 @@ VerifyResult RunVerify(const VerifyOptions& options) {
   VerifyResult result;
   auto repo = Repository::Open(OpenStorage(options.repo));
   std::vector<BackupManifest> backups;
-  if (options.backup.empty()) backups = repo->ListBackups();
-  else backups.push_back(repo->LoadBackup(options.backup));
+  if (options.backup.empty()) {
+    // A manifest that cannot be read is a failure of its backup alone: the
+    // others are still verified.
+    BackupListing listing = repo->ListBackups();
+    backups = std::move(listing.backups);
+    for (const auto& u : listing.unreadable)
+      result.problems.push_back({u.id, u.path, fmt::format("backup {} cannot be read: {}", u.id, u.error)});
+  } else {
+    backups.push_back(repo->LoadBackup(options.backup));
+  }
   ChunkIndex index = ChunkIndex::Load(repo->storage(), false);
 
   // Each distinct chunk is read once; its users are remembered so damage is
@@ -37,7 +45,7 @@ VerifyResult RunVerify(const VerifyOptions& options) {
     std::vector<FileEntry> files;
     try {
       files = repo->LoadFileList(backups[b]);
-    } catch (const IntegrityError& e) {
+    } catch (const Error& e) {  // damaged, missing, or of another format version
       result.problems.push_back({backups[b].id, backups[b].files_object, e.what()});
       continue;
     }

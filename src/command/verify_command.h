@@ -17,12 +17,12 @@ struct VerifyOptions {
 
 struct VerifyProblem {
   std::string backup_id;
-  std::string path;     // file in the backup, or the repository object
+  std::string path;     // file in the backup, or the repository object (manifest, file list)
   std::string message;  // same wording restore uses
 };
 
 struct VerifyResult {
-  uint64_t backups = 0;
+  uint64_t backups = 0;  // backups whose manifest could be read, and so were checked
   uint64_t chunks_checked = 0;
   uint64_t bytes_checked = 0;
   std::vector<VerifyProblem> problems;

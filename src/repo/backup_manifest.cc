@@ -1,5 +1,8 @@
 #include "repo/backup_manifest.h"
 
+#include <cctype>
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -8,6 +11,24 @@
 namespace pgvault {
 
 using nlohmann::json;
+
+namespace {
+// A decimal string of a 64-bit number (system identifiers do not fit in a
+// JSON number for many readers); anything else is damage.
+uint64_t DecimalU64(const json& value, const std::string& where) {
+  const std::string& text = value.get_ref<const std::string&>();
+  size_t end = 0;
+  uint64_t n = 0;
+  try {
+    n = std::stoull(text, &end);
+  } catch (const std::logic_error&) {
+    end = 0;
+  }
+  if (text.empty() || end != text.size() || !std::isdigit(static_cast<unsigned char>(text[0])))
+    throw IntegrityError(fmt::format("{} is damaged: '{}' is not a decimal number", where, text));
+  return n;
+}
+}  // namespace
 
 Digest FileChecksum(const std::vector<Digest>& chunks) {
   Sha256Stream stream;
@@ -75,7 +96,7 @@ BackupManifest BackupManifest::FromJson(const std::string& text, const std::stri
     for (const auto& f : j.at("checksum_failures"))
       m.checksum_failures.push_back({f.at("path"), f.at("relation"), f.at("block")});
     m.tool_version = j.at("tool_version");
-    m.system_identifier = std::stoull(j.at("system_identifier").get<std::string>());
+    m.system_identifier = DecimalU64(j.at("system_identifier"), where);
     m.pg_version = j.at("pg_version");
     m.timeline = j.at("timeline");
     m.start_lsn = j.at("start_lsn");

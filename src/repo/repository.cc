@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <random>
 
@@ -21,7 +22,44 @@ constexpr const char* kConfigPath = "config.json";
 constexpr const char* kManifestName = "manifest.json";
 // The areas only written while holding the writer lock.
 constexpr const char* kLockedPrefixes[] = {"packs", "index", "backups"};
+
+std::string ManifestPath(const std::string& id) { return "backups/" + id + "/" + kManifestName; }
+
+// A backup id taken apart: "20261124T184401F-2" is {"20261124T184401", 2},
+// "20261124T184401F" is {..., 1}. Empty time if pgvault would not make it.
+struct IdParts {
+  std::string time;
+  unsigned long sequence = 0;
+};
+IdParts ParseId(const std::string& id) {
+  if (id.size() < 16 || id[8] != 'T' || id[15] != 'F') return {};
+  for (size_t i = 0; i < 15; ++i)
+    if (i != 8 && !std::isdigit(static_cast<unsigned char>(id[i]))) return {};
+  if (id.size() == 16) return {id.substr(0, 15), 1};
+  if (id[16] != '-' || id.size() == 17 || id.size() > 22) return {};
+  for (size_t i = 17; i < id.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(id[i]))) return {};
+  return {id.substr(0, 15), std::stoul(id.substr(17))};
+}
+
+// The id's time form of a manifest's start_time ("2026-11-24T18:44:01.410Z").
+std::string StartTimeToSecond(const std::string& start_time) {
+  std::string out;
+  for (char c : start_time.substr(0, 19))
+    if (c != '-' && c != ':') out += c;
+  return out.size() == 15 ? out : "";
+}
 }  // namespace
+
+bool StartedBefore(const std::string& id, const BackupManifest& manifest) {
+  IdParts mine = ParseId(id), theirs = ParseId(manifest.id);
+  std::string their_time = StartTimeToSecond(manifest.start_time);
+  if (mine.time.empty() || their_time.empty()) return false;
+  if (mine.time != their_time) return mine.time < their_time;
+  // Same second: "<time>F-n" is only chosen once "<time>F" .. "<time>F-(n-1)"
+  // have manifests, so a lower number is an earlier backup.
+  return theirs.time == mine.time && mine.sequence < theirs.sequence;
+}
 
 void Repository::Init(Storage& storage, RepositoryConfig config) {
   if (storage.Exists(kConfigPath))
@@ -87,30 +125,58 @@ void Repository::BindSystemIdentifier(uint64_t system_identifier) {
   config_.system_identifier = system_identifier;
 }
 
-std::vector<BackupManifest> Repository::ListBackups() {
-  std::vector<BackupManifest> out;
+BackupManifest Repository::ReadManifest(const std::string& id) {
+  std::string path = ManifestPath(id);
+  std::string where = Describe() + "/" + path;
+  BackupManifest m = BackupManifest::FromJson(storage_->Read(path), where);
+  // Backups are found, named and placed by their directory: a manifest that
+  // claims another id (copied by hand?) would make all three disagree.
+  if (m.id != id) throw IntegrityError(fmt::format("{} is damaged: it is the manifest of backup {}", where, m.id));
+  return m;
+}
+
+BackupListing Repository::ListBackups() {
+  BackupListing out;
+  const std::string prefix = "backups/", suffix = std::string("/") + kManifestName;
   for (const auto& object : storage_->List("backups")) {
-    if (!object.path.ends_with(std::string("/") + kManifestName)) continue;
-    out.push_back(BackupManifest::FromJson(storage_->Read(object.path), Describe() + "/" + object.path));
+    if (!object.path.ends_with(suffix)) continue;
+    std::string id = object.path.substr(prefix.size(), object.path.size() - prefix.size() - suffix.size());
+    try {
+      out.backups.push_back(ReadManifest(id));
+    } catch (const Error& e) {  // damage, a newer version, or an I/O error: this backup only
+      out.unreadable.push_back({id, object.path, e.what()});
+    }
   }
-  std::sort(out.begin(), out.end(), [](const BackupManifest& a, const BackupManifest& b) {
+  std::sort(out.backups.begin(), out.backups.end(), [](const BackupManifest& a, const BackupManifest& b) {
     return a.start_time != b.start_time ? a.start_time < b.start_time : a.id < b.id;
   });
+  std::sort(out.unreadable.begin(), out.unreadable.end(),
+            [](const UnreadableBackup& a, const UnreadableBackup& b) { return a.id < b.id; });
   return out;
 }
 
 BackupManifest Repository::LoadBackup(const std::string& id_or_latest) {
   if (id_or_latest.empty() || id_or_latest == "latest") {
-    auto all = ListBackups();
-    if (all.empty()) throw Error(fmt::format("repository {} has no backups", Describe()));
-    return all.back();
+    BackupListing listing = ListBackups();
+    // Falling back to an older backup without a word could restore a state
+    // much older than the user expects: only a backup that provably started
+    // before the newest readable one may be skipped.
+    for (const auto& u : listing.unreadable) {
+      if (!listing.backups.empty() && StartedBefore(u.id, listing.backups.back())) continue;
+      std::string readable;
+      for (const auto& m : listing.backups) readable += (readable.empty() ? "" : ", ") + m.id;
+      throw Error(fmt::format("the latest backup in {} may be {}, whose manifest cannot be read ({}); pass --backup "
+                              "ID explicitly to use an older backup (readable: {})",
+                              Describe(), u.id, u.error, readable.empty() ? "none" : readable));
+    }
+    if (listing.backups.empty()) throw Error(fmt::format("repository {} has no backups", Describe()));
+    return listing.backups.back();
   }
-  std::string path = "backups/" + id_or_latest + "/" + kManifestName;
   try {
-    return BackupManifest::FromJson(storage_->Read(path), Describe() + "/" + path);
+    return ReadManifest(id_or_latest);
   } catch (const NotFoundError&) {
     std::string ids;
-    for (const auto& m : ListBackups()) ids += (ids.empty() ? "" : ", ") + m.id;
+    for (const auto& m : ListBackups().backups) ids += (ids.empty() ? "" : ", ") + m.id;
     throw Error(fmt::format("backup '{}' does not exist in {} (available: {})", id_or_latest, Describe(),
                             ids.empty() ? "none" : ids));
   }
@@ -131,7 +197,7 @@ std::vector<FileEntry> Repository::LoadFileList(const BackupManifest& manifest) 
 
 std::string Repository::NewBackupId(const std::string& time_part) {
   std::string id = time_part + "F";
-  for (int n = 2; storage_->Exists("backups/" + id + "/" + kManifestName); ++n) id = fmt::format("{}F-{}", time_part, n);
+  for (int n = 2; storage_->Exists(ManifestPath(id)); ++n) id = fmt::format("{}F-{}", time_part, n);
   return id;
 }
 
@@ -144,7 +210,7 @@ void Repository::CommitBackup(BackupManifest& manifest, const std::vector<FileEn
   manifest.stored_size += manifest.files_size + text.size();
   text = manifest.ToJson();
   // The commit point: Write() is temp + fsync + rename + fsync(dir).
-  storage_->Write("backups/" + manifest.id + "/" + kManifestName, text);
+  storage_->Write(ManifestPath(manifest.id), text);
   spdlog::debug("committed backup {}", manifest.id);
 }
 

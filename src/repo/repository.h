@@ -19,6 +19,26 @@
 
 namespace pgvault {
 
+// A backup whose manifest exists but cannot be used: damaged, or of a format
+// version this pgvault does not read.
+struct UnreadableBackup {
+  std::string id;     // its directory name under backups/
+  std::string path;   // "backups/<id>/manifest.json"
+  std::string error;  // why, naming the manifest
+};
+
+struct BackupListing {
+  std::vector<BackupManifest> backups;       // readable, oldest first
+  std::vector<UnreadableBackup> unreadable;  // by id
+};
+
+// Whether the backup `id` started before `manifest`, judged from the id alone
+// (a backup id is its start time to the second, then a sequence number
+// within the second; section 9.1 of the format): all that is left to place a
+// backup whose manifest cannot be read. False when it cannot tell, e.g. for
+// an id pgvault would not have made.
+bool StartedBefore(const std::string& id, const BackupManifest& manifest);
+
 class Repository {
  public:
   // Creates a new repository at the storage root. Refuses one that exists.
@@ -39,9 +59,13 @@ class Repository {
   // any other. Call with the writer lock held.
   void BindSystemIdentifier(uint64_t system_identifier);
 
-  // Committed backups (those with a manifest), oldest first.
-  std::vector<BackupManifest> ListBackups();
-  // "latest" or an id. Throws naming the available ids if not found.
+  // Committed backups (those with a manifest). One manifest that cannot be
+  // read does not hide the others: it is listed apart, for the caller to
+  // report.
+  BackupListing ListBackups();
+  // "latest" or an id. Throws naming the available ids if not found. For
+  // "latest", throws rather than fall back to an older backup when a backup
+  // that may be newer cannot be read.
   BackupManifest LoadBackup(const std::string& id_or_latest);
   // The file list, checked against the hash recorded in the manifest.
   std::vector<FileEntry> LoadFileList(const BackupManifest& manifest);
@@ -53,6 +77,8 @@ class Repository {
   void CommitBackup(BackupManifest& manifest, const std::vector<FileEntry>& files);
 
  private:
+  // Reads backups/<id>/manifest.json and checks that it is that backup's.
+  BackupManifest ReadManifest(const std::string& id);
   Repository(std::unique_ptr<Storage> storage, RepositoryConfig config)
       : storage_(std::move(storage)), config_(std::move(config)) {}
   std::unique_ptr<Storage> storage_;
