@@ -89,8 +89,8 @@ ChunkIndex ChunkIndex::Load(Storage& storage, bool adopt_orphans) {
   return index;
 }
 
-void ChunkIndex::WriteIndexFile(Storage& storage, const std::vector<PackRecord>& packs) {
-  if (packs.empty()) return;
+uint64_t ChunkIndex::WriteIndexFile(Storage& storage, const std::vector<PackRecord>& packs) {
+  if (packs.empty()) return 0;
   json j;
   j["format"] = "pgvault-index";
   j["version"] = kFormatVersion;
@@ -104,7 +104,9 @@ void ChunkIndex::WriteIndexFile(Storage& storage, const std::vector<PackRecord>&
   j["packs"] = std::move(list);
   std::random_device rd;
   std::string name = fmt::format("index/{:08x}{:08x}{:08x}{:08x}.json.zst", rd(), rd(), rd(), rd());
-  WriteCompressedJson(storage, name, j);
+  uint64_t size = 0;
+  WriteCompressedJson(storage, name, j, nullptr, &size);
+  return size;
 }
 
 }  // namespace pgvault

@@ -49,8 +49,9 @@ class ChunkIndex {
   size_t chunk_count() const { return chunks_.size(); }
   const std::vector<PackRecord>& adopted() const { return adopted_; }
 
-  // Writes one index file listing `packs`.
-  static void WriteIndexFile(Storage& storage, const std::vector<PackRecord>& packs);
+  // Writes one index file listing `packs` (none when `packs` is empty) and
+  // returns its size in bytes, for the backup's stored_size.
+  static uint64_t WriteIndexFile(Storage& storage, const std::vector<PackRecord>& packs);
 
  private:
   std::vector<std::string> packs_;

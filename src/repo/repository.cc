@@ -206,9 +206,16 @@ void Repository::CommitBackup(BackupManifest& manifest, const std::vector<FileEn
   WriteCompressedJson(*storage_, manifest.files_object, FileListToJson(files), &manifest.files_sha256,
                       &manifest.files_size);
   TestPausePoint("backup-file-list-written");
-  std::string text = manifest.ToJson();
-  manifest.stored_size += manifest.files_size + text.size();
-  text = manifest.ToJson();
+  // stored_size counts the manifest itself, whose length depends on the digits
+  // of stored_size: iterate to the fixed point. The length only grows with the
+  // guess, so this ends, in two or three rounds.
+  const uint64_t others = manifest.stored_size + manifest.files_size;
+  std::string text;
+  for (uint64_t guess = 0;; guess = text.size()) {
+    manifest.stored_size = others + guess;
+    text = manifest.ToJson();
+    if (text.size() == guess) break;
+  }
   // The commit point: Write() is temp + fsync + rename + fsync(dir).
   storage_->Write(ManifestPath(manifest.id), text);
   spdlog::debug("committed backup {}", manifest.id);

@@ -73,7 +73,9 @@ class Repository {
   // A fresh backup id for a backup that starts at `start` (unique in this repo).
   std::string NewBackupId(const std::string& time_part);
   // Stores the file list, fills the manifest's files_* fields, then commits the
-  // manifest atomically: only after this returns is the backup visible.
+  // manifest atomically: only after this returns is the backup visible. Adds
+  // the file list's and the manifest's exact sizes to stored_size, which on
+  // entry holds what the caller stored (packs, index file).
   void CommitBackup(BackupManifest& manifest, const std::vector<FileEntry>& files);
 
  private:

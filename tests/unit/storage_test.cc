@@ -127,3 +127,21 @@ TEST_F(StorageTest, TakingTheWriterLockRemovesTemporaryFilesOfKilledWriters) {
   EXPECT_TRUE(storage_->Exists("backups/20260101T000000F/manifest.json"));
   EXPECT_TRUE(storage_->Exists("config.json"));
 }
+
+TEST_F(StorageTest, StoredSizeCountsTheFileListAndTheManifestExactly) {
+  Repository::Init(*storage_, RepositoryConfig{});
+  auto repo = Repository::Open(std::make_unique<PosixStorage>(root_));
+  // Starting values whose digit count changes once the manifest is added.
+  const std::vector<uint64_t> starts = {0, 9000, 99000, 998000, 9999999};
+  for (size_t i = 0; i < starts.size(); ++i) {
+    BackupManifest m;
+    m.id = "20260101T00000" + std::to_string(i) + "F";
+    m.start_time = "2026-01-01T00:00:0" + std::to_string(i) + ".000Z";
+    m.stored_size = starts[i];
+    repo->CommitBackup(m, {});
+    uint64_t manifest = storage_->Size("backups/" + m.id + "/manifest.json");
+    uint64_t files = storage_->Size(m.files_object);
+    EXPECT_EQ(m.stored_size, starts[i] + files + manifest) << "starting from " << starts[i];
+    EXPECT_EQ(repo->LoadBackup(m.id).stored_size, m.stored_size);
+  }
+}
