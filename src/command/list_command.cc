@@ -90,7 +90,7 @@ std::string RenderBackupList(const std::string& location, bool as_json) {
                          m->backup_from, m->start_time, FormatDuration(m->duration_seconds), m->timeline,
                          m->start_lsn, m->stop_lsn, FormatBytes(m->size), FormatBytes(m->stored_size));
     else
-      out += fmt::format("{:<22} {:<9}\n", u->id, "damaged");
+      out += fmt::format("{:<22} damaged\n", u->id);
   }
   return out;
 }

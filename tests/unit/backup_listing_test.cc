@@ -164,7 +164,7 @@ TEST_F(BackupListingTest, ListShowsTheReadableBackupsAndMarksTheDamagedOne) {
   std::string table = RenderBackupList(root_, false);
   EXPECT_CONTAINS(table, kOld + " ");
   EXPECT_CONTAINS(table, kNew + " ");
-  EXPECT_CONTAINS(table, kMiddle + "       damaged");
+  EXPECT_CONTAINS(table, kMiddle + "       damaged\n");
 
   json info = json::parse(RenderInfo(root_, "", true));
   EXPECT_EQ(info["backups"], 2);
