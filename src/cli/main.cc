@@ -119,6 +119,23 @@ int main(int argc, char** argv) {
   restore_cmd->add_option("--tablespace-map", restore.tablespace_map,
                           "Restore a tablespace elsewhere: OID=DIR or NAME=DIR (repeatable)");
   restore_cmd->add_flag("--json", restore_json, "Print the result as a JSON object");
+  auto& rt = restore.recovery;
+  restore_cmd->add_option("--target-time", rt.time, "Recover to this time ('YYYY-MM-DD HH:MM:SS[.ffffff]+TZ')")
+      ->group("Point-in-time recovery");
+  restore_cmd->add_option("--target-lsn", rt.lsn, "Recover to this WAL location")->group("Point-in-time recovery");
+  restore_cmd->add_option("--target-xid", rt.xid, "Recover to the commit of this transaction")
+      ->group("Point-in-time recovery");
+  restore_cmd->add_option("--target-name", rt.name, "Recover to this restore point (pg_create_restore_point)")
+      ->group("Point-in-time recovery");
+  restore_cmd->add_flag("--target-immediate", rt.immediate, "Recover only to the end of the backup, then act")
+      ->group("Point-in-time recovery");
+  restore_cmd->add_option("--target-timeline", rt.timeline, "latest (default), current or a timeline number")
+      ->group("Point-in-time recovery");
+  restore_cmd->add_flag("--target-exclusive", rt.exclusive, "Stop just before the target instead of just after it")
+      ->group("Point-in-time recovery");
+  restore_cmd->add_option("--target-action", rt.action, "At the target: promote (default), pause or shutdown")
+      ->check(CLI::IsMember({"promote", "pause", "shutdown"}))
+      ->group("Point-in-time recovery");
 
   // wal-push / wal-fetch
   WalPushOptions wal_push;
@@ -189,6 +206,7 @@ int main(int argc, char** argv) {
                   {"files_unchanged", r.files_unchanged}, {"files_removed", r.files_removed},
                   {"bytes_written", r.bytes_written}, {"written_paths", r.written_paths},
                   {"duration_seconds", r.seconds}};
+        if (!r.recovery_target.empty()) j["recovery_target"] = r.recovery_target;
         std::cout << j.dump(2) << "\n";
       } else {
         std::cout << fmt::format("restored backup {} into {}: {} files ({} written, {} unchanged, {} removed), {} "
@@ -196,6 +214,10 @@ int main(int argc, char** argv) {
                                  r.backup_id, restore.target, r.files_total, r.files_written, r.files_unchanged,
                                  r.files_removed, FormatBytes(r.bytes_written), FormatDuration(r.seconds),
                                  restore.target);
+        if (!r.recovery_target.empty())
+          std::cout << fmt::format("on start it recovers from the WAL archive to {} (restore_command and "
+                                   "recovery.signal are set)\n",
+                                   r.recovery_target);
       }
     } else if (wal_push_cmd->parsed()) {
       RunWalPush(wal_push);

@@ -470,6 +470,8 @@ BackupManifest BackupRun::Run() {
   auto stop_rows = conn_->Query("SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)");
   auto stop_time = std::chrono::system_clock::now();
   Lsn stop_lsn = ParseLsn(*stop_rows.at(0).at(0));
+  // For choosing a backup for an --target-xid restore later (no xid is assigned by this).
+  m.stop_next_xid = std::stoull(conn_->QueryValue("SELECT txid_snapshot_xmax(txid_current_snapshot())::text"));
   m.backup_label = stop_rows[0][1].value_or("");
   m.tablespace_map = stop_rows[0][2].value_or("");
   BackupLabel label = ParseBackupLabel(m.backup_label);

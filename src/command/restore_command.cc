@@ -26,6 +26,7 @@
 #include "repo/chunk_index.h"
 #include "repo/chunk_reader.h"
 #include "repo/repository.h"
+#include "wal/wal_archive.h"
 #include "terminal/progress.h"
 
 namespace pgvault {
@@ -257,8 +258,15 @@ RestoreResult RestoreRun::Run() {
     if (eq == std::string::npos || eq == 0 || eq + 1 == m.size())
       throw UsageError(fmt::format("invalid --tablespace-map '{}': expected OID=DIR or NAME=DIR", m));
   }
+  RecoveryTarget recovery = ParseRecoveryTarget(options_.recovery);
   repo_ = Repository::Open(OpenStorage(options_.repo));
-  manifest_ = repo_->LoadBackup(options_.backup);
+  if (recovery.requested()) {
+    WalArchive archive(repo_->storage(), repo_->config().system_identifier.value_or(0));
+    manifest_ = ChooseBackupForTarget(*repo_, archive, recovery, options_.backup);
+    result_.recovery_target = recovery.Describe();
+  } else {
+    manifest_ = repo_->LoadBackup(options_.backup);
+  }
   result_.backup_id = manifest_.id;
   std::vector<FileEntry> files = repo_->LoadFileList(manifest_);
   target_ = fs::absolute(options_.target).lexically_normal().string();
@@ -496,6 +504,8 @@ RestoreResult RestoreRun::Run() {
     WriteFileAtomically(path, content, 0600);
     if (root_entry) ApplyOwnership(path, *root_entry, false);
   }
+
+  if (recovery.requested()) WriteRecoveryConfiguration(target_, options_.repo, recovery, manifest_);
 
   // Make it all durable: one syncfs per filesystem instead of an fsync per file.
   for (const auto& root : roots) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "command/recovery_target.h"
+
 namespace pgvault {
 
 struct RestoreOptions {
@@ -19,6 +21,10 @@ struct RestoreOptions {
   size_t jobs = 0;
   std::vector<std::string> tablespace_map;  // "OID=DIR" or "NAME=DIR"
   bool progress = true;
+  // Point-in-time recovery: with any target (or a timeline), the restored
+  // directory recovers from the WAL archive (wal-fetch) instead of stopping at
+  // the backup's end.
+  RecoveryTargetOptions recovery;
 };
 
 struct RestoreResult {
@@ -30,6 +36,7 @@ struct RestoreResult {
   uint64_t bytes_written = 0;
   std::vector<std::string> written_paths;  // relative paths of files written
   double seconds = 0;
+  std::string recovery_target;  // empty unless a point-in-time recovery was set up
 };
 
 RestoreResult RunRestore(const RestoreOptions& options);

@@ -1,5 +1,7 @@
 #include "core/timestamp.h"
 
+#include <cctype>
+#include <cstdio>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -39,6 +41,51 @@ SystemTime ParseTimestamp(const std::string& text) {
   tm.tm_sec = second;
   std::time_t seconds = timegm(&tm);
   return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
+}
+
+std::optional<SystemTime> ParseTimestampWithZone(const std::string& text) {
+  int year, month, day, hour, minute, second, consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%*1[ T]%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
+                  &consumed) != 6)
+    return std::nullopt;
+  size_t pos = static_cast<size_t>(consumed);
+  long micros = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+      if (digits < 6) micros = micros * 10 + (text[pos] - '0'), ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    while (digits++ < 6) micros *= 10;
+  }
+  while (pos < text.size() && text[pos] == ' ') ++pos;
+  if (pos >= text.size()) return std::nullopt;  // no zone: ambiguous
+  long offset_seconds = 0;
+  if (text[pos] == 'Z' || text[pos] == 'z') {
+    ++pos;
+  } else if (text[pos] == '+' || text[pos] == '-') {
+    int sign = text[pos] == '-' ? -1 : 1;
+    int oh = 0, om = 0, n = 0;
+    if (std::sscanf(text.c_str() + pos + 1, "%2d%n", &oh, &n) != 1) return std::nullopt;
+    pos += 1 + n;
+    if (pos < text.size() && text[pos] == ':') ++pos;
+    if (pos + 1 < text.size() + 1 && std::sscanf(text.c_str() + pos, "%2d%n", &om, &n) == 1) pos += n;
+    offset_seconds = sign * (oh * 3600L + om * 60L);
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  std::time_t seconds = timegm(&tm) - offset_seconds;
+  return std::chrono::system_clock::from_time_t(seconds) + std::chrono::microseconds(micros);
 }
 
 std::string FormatDuration(double seconds) {

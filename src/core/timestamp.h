@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace pgvault {
@@ -12,5 +13,9 @@ std::string FormatTimestamp(SystemTime time);          // 2026-11-24T13:53:00.12
 std::string FormatBackupIdTime(SystemTime time);       // 20261124T135300
 SystemTime ParseTimestamp(const std::string& text);    // inverse of FormatTimestamp
 std::string FormatDuration(double seconds);            // 1h02m03s, 4.2s
+// A timestamp as a user or PostgreSQL writes it, with an explicit zone:
+// "2026-11-24 13:53:00.123456+00", "...T13:53:00Z", "...+05:30". nullopt if
+// it does not parse or has no zone.
+std::optional<SystemTime> ParseTimestampWithZone(const std::string& text);
 
 }  // namespace pgvault

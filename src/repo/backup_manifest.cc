@@ -60,6 +60,7 @@ std::string BackupManifest::ToJson() const {
   j["stop_wal"] = stop_wal;
   j["start_time"] = start_time;
   j["stop_time"] = stop_time;
+  if (stop_next_xid) j["stop_next_xid"] = std::to_string(stop_next_xid);
   j["duration_seconds"] = duration_seconds;
   j["backup_label"] = backup_label;
   j["tablespace_map"] = tablespace_map;
@@ -106,6 +107,7 @@ BackupManifest BackupManifest::FromJson(const std::string& text, const std::stri
     m.stop_wal = j.at("stop_wal");
     m.start_time = j.at("start_time");
     m.stop_time = j.at("stop_time");
+    if (j.contains("stop_next_xid")) m.stop_next_xid = std::stoull(j.at("stop_next_xid").get<std::string>());
     m.duration_seconds = j.value("duration_seconds", 0.0);
     m.backup_label = j.at("backup_label");
     m.tablespace_map = j.at("tablespace_map");

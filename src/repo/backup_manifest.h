@@ -60,6 +60,10 @@ struct BackupManifest {
   std::string start_lsn, stop_lsn, checkpoint_lsn;
   std::string start_wal, stop_wal;
   std::string start_time, stop_time;
+  // The next transaction id to be assigned when the backup stopped (the xmax
+  // of a snapshot then): any xid >= this commits after the backup's end, so a
+  // restore to it can start from this backup. 0 when unknown.
+  uint64_t stop_next_xid = 0;
   std::string backup_label, tablespace_map;
   std::vector<TablespaceInfo> tablespaces;
   std::string backup_from;  // primary | standby
