@@ -108,6 +108,7 @@ TEST(RepositoryDamage, AnUnreadableManifestCostsOnlyItsOwnBackup) {
   auto errors = ErrorLines(verify.err);
   ASSERT_EQ(errors.size(), 1u) << verify.err;
   EXPECT_NE(errors[0].find(manifest_object), npos) << errors[0];
+  EXPECT_NE(verify.out.find("verify found 1 problem(s) (1 backup(s) checked)"), npos) << verify.out;
   RunResult verify_json = Pgvault({"verify", "--repo", repo, "--json"});
   EXPECT_EQ(verify_json.exit_code, 1);
   json v = json::parse(verify_json.out);
