@@ -145,6 +145,10 @@ BackupListing Repository::ListBackups() {
       out.backups.push_back(ReadManifest(id));
     } catch (const Error& e) {  // damage, a newer version, or an I/O error: this backup only
       out.unreadable.push_back({id, object.path, e.what()});
+    } catch (const std::exception& e) {
+      // A parse slip that FromJson does not turn into an IntegrityError (say a
+      // bare std::stoull) must still cost this backup only.
+      out.unreadable.push_back({id, object.path, fmt::format("{}/{} is damaged: {}", Describe(), object.path, e.what())});
     }
   }
   std::sort(out.backups.begin(), out.backups.end(), [](const BackupManifest& a, const BackupManifest& b) {
