@@ -91,6 +91,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fast", "spread"}));
   backup_cmd->add_option("--label", backup.label, "Backup label passed to pg_backup_start");
   backup_cmd->add_flag("--json", backup_json, "Print the result as a JSON object");
+  backup_cmd->add_flag("--wait-for-archive,!--no-wait-for-archive", backup.wait_for_archive,
+                       "With WAL archiving in use, wait until the backup's last segment is archived (default on)");
+  backup_cmd->add_option("--archive-timeout", backup.archive_timeout_seconds,
+                         "Seconds to wait for that segment (default 60)")
+      ->check(CLI::Range(1, 86400));
 
   // list / info
   std::string list_repo;

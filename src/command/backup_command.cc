@@ -33,6 +33,7 @@
 #include "repo/chunk_index.h"
 #include "repo/pack_writer.h"
 #include "repo/repository.h"
+#include "wal/wal_archive.h"
 #include "terminal/progress.h"
 
 namespace pgvault {
@@ -101,6 +102,9 @@ class BackupRun {
   void ProcessItem(Worker& worker, const WorkItem& item, WorkResult& result);
   std::string ResolveRelation(const std::string& path);
   void CheckSameServer();
+  // "" when the stop segment is archived (or archiving is not in use); else
+  // what went wrong, for the warning and the error.
+  std::string WaitForArchive(const BackupManifest& m, Lsn stop_lsn);
   std::vector<FileEntry> CopyWal(Worker& worker, const BackupLabel& label, Lsn stop_lsn, const SourceEntry& wal_dir);
 
   const BackupOptions& options_;
@@ -117,7 +121,41 @@ class BackupRun {
   // Pages carry checksums only in clusters initialised with them (initdb -k
   // or pg_checksums --enable); elsewhere the field is zero or stale.
   bool data_checksums_ = false;
+  bool in_recovery_ = false;
 };
+
+std::string BackupRun::WaitForArchive(const BackupManifest& m, Lsn stop_lsn) {
+  if (!options_.wait_for_archive) return "";
+  std::string archive_command = conn_->QueryValue("SELECT current_setting('archive_command')");
+  std::string archive_mode = conn_->QueryValue("SELECT current_setting('archive_mode')");
+  WalArchive archive(repo_->storage(), m.system_identifier);
+  bool in_use = (archive_mode != "off" && archive_command.find("wal-push") != std::string::npos) ||
+                !repo_->storage().List("wal").empty();
+  if (!in_use) return "";
+  std::string segment = WalSegmentName(m.timeline, SegmentNumber(stop_lsn - 1, segment_size_), segment_size_);
+  spdlog::info("waiting for WAL segment {} to be archived (up to {}s)", segment, options_.archive_timeout_seconds);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options_.archive_timeout_seconds);
+  for (;;) {
+    if (archive.Stat(segment)) return "";
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::string failure;
+  try {
+    auto rows = conn_->Query("SELECT coalesce(last_failed_wal, ''), coalesce(last_failed_time::text, ''), "
+                             "coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+    if (!rows.empty() && !rows[0][0].value_or("").empty())
+      failure = fmt::format("; pg_stat_archiver on {}: last failure {} at {}, last archived {}", conn_->server(),
+                            *rows[0][0], rows[0][1].value_or(""), rows[0][2].value_or("none"));
+  } catch (const Error&) {
+  }
+  return fmt::format("WAL segment {} (end of backup {}) was not archived into {} within {}s: check archive_mode "
+                     "('{}') and archive_command ('{}') on {}{}{}; --no-wait-for-archive skips this wait",
+                     segment, m.id, repo_->Describe(), options_.archive_timeout_seconds, archive_mode,
+                     archive_command, in_recovery_ ? "the primary (this server is a standby)" : conn_->server(),
+                     in_recovery_ ? ", and its archive_timeout: a standby cannot force a segment switch" : "",
+                     failure);
+}
 
 void BackupRun::StoreChunk(Worker& worker, std::string_view data, std::vector<Digest>& out) {
   Digest id = Sha256(data);
@@ -329,6 +367,7 @@ BackupManifest BackupRun::Run() {
                             options_.pgdata, file_sysid, conn_->server(), server_sysid));
   CheckSameServer();
   bool in_recovery = conn_->QueryValue("SELECT pg_is_in_recovery()::text") == "true";
+  in_recovery_ = in_recovery;
   data_checksums_ = conn_->QueryValue("SELECT current_setting('data_checksums')") == "on";
   if (!data_checksums_)
     spdlog::info("{} has no data checksums: pages cannot be verified during the backup", conn_->server());
@@ -518,7 +557,15 @@ BackupManifest BackupRun::Run() {
   m.checksum_failures = checksum_failures_.failures;
   if (!m.warnings.empty()) m.status = "warning";
   m.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  std::string archive_problem = WaitForArchive(m, stop_lsn);
+  if (!archive_problem.empty()) {
+    m.warnings.push_back(archive_problem);
+    m.status = "warning";
+  }
   repo_->CommitBackup(m, files);
+  if (!archive_problem.empty())
+    throw Error(fmt::format("{}; backup {} itself is complete and kept (it restores on its own)", archive_problem,
+                            m.id));
   spdlog::debug("backup {}: {} new chunks", m.id, new_chunks);
   return m;
 }

@@ -19,6 +19,13 @@ struct BackupOptions {
   bool fast_checkpoint = true;
   std::string label;
   bool progress = true;
+  // With WAL archiving in use (the server's archive_command runs wal-push, or
+  // the repository holds archived WAL), wait until the segment holding the
+  // backup's end is archived, so that point-in-time recovery can start from
+  // this backup at once. On timeout the backup is kept, marked with a
+  // warning, and the command fails.
+  bool wait_for_archive = true;
+  int archive_timeout_seconds = 60;
 };
 
 // Runs the backup and returns the committed manifest. Throws pgvault::Error

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "support/pg_cluster.h"
 #include "support/pgvault_cli.h"
@@ -203,4 +204,41 @@ TEST_F(WalArchive, KillNineDuringPushNeverLeavesAPartialSegment) {
     ASSERT_EQ(Pgvault({"wal-fetch", "--repo", repo2, n, tmp_ / "final"}).exit_code, 0);
     EXPECT_EQ(ReadFile(tmp_ / "final"), ReadFile(src + "/" + n));
   }
+}
+
+TEST_F(WalArchive, BackupFromAStandbyWaitsForThePrimaryToArchiveItsEnd) {
+  SwitchAndWaitArchived();
+  auto standby = PgCluster::CreateStandby(*pg_, tmp_ / "standby");
+  pg_->Exec("CREATE TABLE t AS SELECT g FROM generate_series(1, 10000) g");
+  pg_->WaitForReplay(*standby);
+
+  // No segment switch on the primary: the standby's backup cannot see its
+  // end archived, keeps the backup with a warning, and fails.
+  RunResult timeout = Pgvault({"backup", "--repo", repo_, "--pgdata", standby->datadir(), "--pg", standby->Conninfo(),
+                               "--archive-timeout", "2"});
+  EXPECT_EQ(timeout.exit_code, 1);
+  EXPECT_NE(timeout.err.find("was not archived"), std::string::npos) << timeout.err;
+  EXPECT_NE(timeout.err.find("standby"), std::string::npos) << timeout.err;
+  auto list = PgvaultJson({"list", "--repo", repo_});
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["status"], "warning");
+
+  // With the primary switching segments, the backup completes once the
+  // primary has archived the segment that holds its end.
+  std::string log = tmp_ / "standby-backup.log";
+  BackgroundProcess backup({PGVAULT_BINARY, "backup", "--repo", repo_, "--pgdata", standby->datadir(), "--pg",
+                            standby->Conninfo(), "--json", "--archive-timeout", "120"},
+                           log);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_TRUE(backup.Running()) << "the backup did not wait for the archive";
+  for (int i = 0; i < 100 && backup.Running(); ++i) {
+    pg_->Exec("INSERT INTO t VALUES (1)");
+    pg_->Exec("SELECT pg_switch_wal()");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_EQ(backup.Wait(), 0) << ReadFile(log);
+  auto done = nlohmann::json::parse(ReadFile(log).substr(ReadFile(log).find('{')));
+  EXPECT_EQ(done["status"], "complete") << done.dump();
+  std::string stop_wal = done["stop_wal"];
+  EXPECT_TRUE(fs::exists(ObjectPath(stop_wal))) << stop_wal;
 }
