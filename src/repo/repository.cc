@@ -148,7 +148,8 @@ BackupListing Repository::ListBackups() {
     } catch (const std::exception& e) {
       // A parse slip that FromJson does not turn into an IntegrityError (say a
       // bare std::stoull) must still cost this backup only.
-      out.unreadable.push_back({id, object.path, fmt::format("{}/{} is damaged: {}", Describe(), object.path, e.what())});
+      out.unreadable.push_back(
+          {id, object.path, fmt::format("{}/{} is damaged: {}", Describe(), object.path, e.what())});
     }
   }
   std::sort(out.backups.begin(), out.backups.end(), [](const BackupManifest& a, const BackupManifest& b) {

@@ -36,7 +36,9 @@ std::vector<std::string> StopRecording() {
   return std::move(g_fsynced);
 }
 
-bool Contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 class DurabilityTest : public ::testing::Test {
  protected:

@@ -141,7 +141,8 @@ TEST_F(VersionsTest, ManifestAndFileListRefuseEveryVersionButOne) {
                     fmt::format("m.json: unsupported format version {}; this pgvault reads version 1", version));
     files["version"] = version;
     EXPECT_CONTAINS(ErrorOf<Error>([&] { FileListFromJson(files, "files.json.zst"); }),
-                    fmt::format("files.json.zst: unsupported format version {}; this pgvault reads version 1", version));
+                    fmt::format("files.json.zst: unsupported format version {}; this pgvault reads version 1",
+                                version));
   }
   files.erase("version");
   EXPECT_CONTAINS(ErrorOf<IntegrityError>([&] { FileListFromJson(files, "files.json.zst"); }), "is damaged");
