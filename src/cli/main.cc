@@ -13,6 +13,8 @@
 #include <spdlog/spdlog.h>
 
 #include "command/backup_command.h"
+#include "command/check_command.h"
+#include "command/wal_list_command.h"
 #include "command/list_command.h"
 #include "command/repo_init_command.h"
 #include "command/restore_command.h"
@@ -159,6 +161,26 @@ int main(int argc, char** argv) {
   wal_fetch_cmd->add_option("name", wal_fetch.name, "The WAL file name (%f)")->required();
   wal_fetch_cmd->add_option("destination", wal_fetch.destination, "Where to write it (%p)")->required();
 
+  // check
+  CheckOptions check;
+  bool check_json = false;
+  auto* check_cmd = app.add_subcommand(
+      "check", "Check that the server archives WAL into the repository: settings, then a forced segment switch");
+  AddRepoOption(check_cmd, check.repo);
+  check_cmd->add_option("--pg", check.conninfo, "libpq connection string to the server")->required();
+  check_cmd->add_option("--timeout", check.timeout_seconds, "Seconds to wait for the switched segment (default 60)")
+      ->check(CLI::Range(1, 3600));
+  check_cmd->add_flag("--json", check_json, "Print JSON");
+
+  // wal list
+  auto* wal_cmd = app.add_subcommand("wal", "Inspect the WAL archive");
+  wal_cmd->require_subcommand(1);
+  std::string wal_list_repo;
+  bool wal_list_json = false;
+  auto* wal_list_cmd = wal_cmd->add_subcommand("list", "Archived WAL per timeline: ranges and gaps");
+  AddRepoOption(wal_list_cmd, wal_list_repo);
+  wal_list_cmd->add_flag("--json", wal_list_json, "Print JSON");
+
   // verify
   VerifyOptions verify;
   bool verify_json = false;
@@ -224,6 +246,18 @@ int main(int argc, char** argv) {
                                    "recovery.signal are set)\n",
                                    r.recovery_target);
       }
+    } else if (check_cmd->parsed()) {
+      CheckResult r = RunCheck(check);
+      if (check_json) {
+        json findings = json::array();
+        for (const auto& f : r.findings) findings.push_back({{"level", f.level}, {"message", f.message}});
+        std::cout << json{{"ok", r.ok()}, {"findings", findings}}.dump(2) << "\n";
+      } else {
+        for (const auto& f : r.findings) std::cout << fmt::format("{:<8} {}\n", f.level + ":", f.message);
+      }
+      return r.ok() ? 0 : kExitError;
+    } else if (wal_list_cmd->parsed()) {
+      std::cout << RenderWalListing(ListWal(wal_list_repo), wal_list_json);
     } else if (wal_push_cmd->parsed()) {
       RunWalPush(wal_push);
     } else if (wal_fetch_cmd->parsed()) {

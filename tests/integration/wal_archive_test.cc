@@ -242,3 +242,46 @@ TEST_F(WalArchive, BackupFromAStandbyWaitsForThePrimaryToArchiveItsEnd) {
   std::string stop_wal = done["stop_wal"];
   EXPECT_TRUE(fs::exists(ObjectPath(stop_wal))) << stop_wal;
 }
+
+TEST_F(WalArchive, CheckConfirmsArchivingAndNamesWhatIsWrong) {
+  RunResult good = Pgvault({"check", "--repo", repo_, "--pg", pg_->Conninfo()});
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_NE(good.out.find("archived into"), std::string::npos) << good.out;
+  EXPECT_NE(good.out.find("archive_timeout = 0"), std::string::npos) << "an unbounded RPO is a warning: " << good.out;
+
+  // Archiving configured to a repository that does not exist: the switched
+  // segment never arrives.
+  pg_->Exec(std::string("ALTER SYSTEM SET archive_command = '") + PGVAULT_BINARY + " wal-push --repo " +
+            (tmp_ / "elsewhere") + " %p'");
+  pg_->Exec("ALTER SYSTEM SET archive_timeout = '60s'");
+  pg_->Exec("SELECT pg_reload_conf()");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  RunResult broken = Pgvault({"check", "--repo", repo_, "--pg", pg_->Conninfo(), "--timeout", "3"});
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.out.find("does not name this repository"), std::string::npos) << broken.out;
+  EXPECT_NE(broken.out.find("did not arrive"), std::string::npos) << broken.out;
+
+  // No archiving at all.
+  auto plain = PgCluster::Create(tmp_ / "plain");
+  plain->Start();
+  RunResult off = Pgvault({"check", "--repo", repo_, "--pg", plain->Conninfo(), "--json"});
+  EXPECT_EQ(off.exit_code, 1);
+  auto j = nlohmann::json::parse(off.out);
+  EXPECT_FALSE(j["ok"].get<bool>());
+  EXPECT_NE(off.out.find("archive_mode = off"), std::string::npos) << off.out;
+}
+
+TEST_F(WalArchive, WalListShowsRangesAndGaps) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 4; ++i) names.push_back(SwitchAndWaitArchived());
+  auto before = PgvaultJson({"wal", "list", "--repo", repo_});
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0]["timeline"], 1);
+  EXPECT_TRUE(before[0]["gaps"].empty()) << before.dump();
+  fs::remove(ObjectPath(names[1]));
+  auto after = PgvaultJson({"wal", "list", "--repo", repo_});
+  ASSERT_EQ(after[0]["gaps"].size(), 1u) << after.dump();
+  EXPECT_EQ(after[0]["gaps"][0], names[1] + ".." + names[1]);
+  RunResult text = Pgvault({"wal", "list", "--repo", repo_});
+  EXPECT_NE(text.out.find("GAP: " + names[1]), std::string::npos) << text.out;
+}
