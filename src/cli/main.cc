@@ -153,6 +153,14 @@ int main(int argc, char** argv) {
   wal_push_cmd->add_option("--compress", wal_push.compress, "zstd (default), lz4 or none")
       ->check(CLI::IsMember({"zstd", "lz4", "none"}));
   wal_push_cmd->add_option("--compress-level", wal_push.compress_level, "Compression level (zstd: default 1)");
+  wal_push_cmd->add_flag("--async", wal_push.async,
+                         "Push ready segments ahead in parallel through a spool; acknowledge each once durable");
+  wal_push_cmd->add_option("--spool", wal_push.spool, "Spool directory for --async (default pg_wal/pgvault-spool)");
+  wal_push_cmd->add_option("--async-jobs", wal_push.async_jobs, "Parallel pushes for --async (default 4)")
+      ->check(CLI::Range(1, 64));
+  wal_push_cmd->add_option("--async-queue-max", wal_push.async_queue_max,
+                           "Segments pushed ahead and not yet acknowledged, at most (default 64)")
+      ->check(CLI::Range(1, 10000));
   WalFetchOptions wal_fetch;
   auto* wal_fetch_cmd = app.add_subcommand(
       "wal-fetch", "Restore one archived WAL file (restore_command = 'pgvault wal-fetch --repo DIR %f %p'); exit 1 "

@@ -11,6 +11,7 @@
 #include "pg/wal_segment.h"
 #include "repo/repository.h"
 #include "storage/storage.h"
+#include "wal/async_archiver.h"
 #include "wal/wal_archive.h"
 
 namespace pgvault {
@@ -21,23 +22,26 @@ WalPushResult RunWalPush(const WalPushOptions& options) {
   result.name = std::filesystem::path(options.path).filename().string();
   WalArchive::ObjectPath(result.name);  // rejects names that are not WAL files, before any I/O
   Codec codec = CodecFromName(options.compress);
+  if (options.async) {
+    AsyncArchiveOptions a;
+    a.repo = options.repo;
+    std::filesystem::path wal_dir = std::filesystem::absolute(options.path).parent_path();
+    a.wal_dir = wal_dir.string();
+    a.spool = options.spool.empty() ? (wal_dir / "pgvault-spool").string()
+                                    : std::filesystem::absolute(options.spool).string();
+    a.codec = codec;
+    a.compress_level = options.compress_level;
+    a.jobs = options.async_jobs;
+    a.queue_max = options.async_queue_max;
+    AsyncPushAndWait(a, result.name);
+    return result;
+  }
 
   std::string content = ReadWholeFile(options.path);
   result.size = content.size();
   auto repo = Repository::Open(OpenStorage(options.repo));
 
-  // The first WAL (or backup) of a cluster binds the repository to it.
-  auto kind = ClassifyWalFileName(result.name);
-  uint64_t sysid = repo->config().system_identifier.value_or(0);
-  if (sysid == 0) {
-    if (kind != WalFileKind::kSegment && kind != WalFileKind::kPartial)
-      throw Error(fmt::format("repository {} is not yet bound to a cluster; archive a WAL segment or take a backup "
-                              "before {}",
-                              repo->Describe(), result.name));
-    sysid = ParseLongPageHeader(content, result.name).system_identifier;
-    auto lock = repo->LockForWrite("wal-push");
-    repo->BindSystemIdentifier(sysid);
-  }
+  uint64_t sysid = BindRepositoryForWal(*repo, result.name, content);
   TestPausePoint("wal-push-read");
   WalArchive archive(repo->storage(), sysid);
   auto outcome = archive.Push(result.name, content, codec, options.compress_level);

@@ -12,6 +12,12 @@ struct WalPushOptions {
   std::string path;  // %p: relative to PostgreSQL's data directory (the cwd)
   std::string compress = "zstd";
   int compress_level = 1;
+  // Asynchronous, parallel archiving (wal/async_archiver.h): a background
+  // worker pushes the other ready segments ahead with `async_jobs` threads.
+  bool async = false;
+  std::string spool;  // default: pg_wal/pgvault-spool next to the segment
+  int async_jobs = 4;
+  int async_queue_max = 64;
 };
 
 struct WalPushResult {

@@ -17,4 +17,9 @@ void TestPausePoint(const char* point) {
   ::raise(SIGSTOP);
 }
 
+void TestStorageDelay() {
+  const char* ms = std::getenv("PGVAULT_TEST_STORAGE_DELAY_MS");
+  if (ms != nullptr && std::atoi(ms) > 0) ::usleep(static_cast<useconds_t>(std::atoi(ms)) * 1000);
+}
+
 }  // namespace pgvault

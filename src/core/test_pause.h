@@ -9,4 +9,9 @@ namespace pgvault {
 
 void TestPausePoint(const char* point);
 
+// Test-only slow storage: sleeps PGVAULT_TEST_STORAGE_DELAY_MS milliseconds
+// (when set) before an object is committed, so that tests can show what a
+// slow object store does to archiving.
+void TestStorageDelay();
+
 }  // namespace pgvault

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/test_pause.h"
 #include "core/posix_io.h"
 
 namespace pgvault {
@@ -45,6 +46,7 @@ class PosixObjectWriter : public ObjectWriter {
     written_ += data.size();
   }
   void Commit() override {
+    TestStorageDelay();
     FsyncOrThrow(fd_.get(), temp_path_);
     fd_.Reset();
     if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
@@ -53,6 +55,7 @@ class PosixObjectWriter : public ObjectWriter {
     FsyncDirectory(dir_);
   }
   bool CommitIfAbsent() override {
+    TestStorageDelay();
     FsyncOrThrow(fd_.get(), temp_path_);
     fd_.Reset();
     // link() fails with EEXIST instead of replacing, unlike rename().

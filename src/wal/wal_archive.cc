@@ -9,9 +9,23 @@
 #include "core/hex.h"
 #include "core/timestamp.h"
 #include "pg/lsn.h"
+#include "repo/repository.h"
 #include "storage/storage.h"
 
 namespace pgvault {
+
+uint64_t BindRepositoryForWal(Repository& repo, const std::string& name, std::string_view content) {
+  if (auto bound = repo.config().system_identifier) return *bound;
+  auto kind = ClassifyWalFileName(name);
+  if (kind != WalFileKind::kSegment && kind != WalFileKind::kPartial)
+    throw Error(fmt::format("repository {} is not yet bound to a cluster; archive a WAL segment or take a backup "
+                            "before {}",
+                            repo.Describe(), name));
+  uint64_t sysid = ParseLongPageHeader(content, name).system_identifier;
+  auto lock = repo.LockForWrite("wal-push");
+  repo.BindSystemIdentifier(sysid);
+  return *repo.config().system_identifier;
+}
 
 std::string WalArchive::ObjectPath(const std::string& name) {
   auto kind = ClassifyWalFileName(name);

@@ -23,6 +23,12 @@
 namespace pgvault {
 
 class Storage;
+class Repository;
+
+// The system identifier WAL pushed to `repo` must carry. A repository not yet
+// bound to a cluster is bound here, from the segment `name` being pushed
+// (under the writer lock, briefly).
+uint64_t BindRepositoryForWal(Repository& repo, const std::string& name, std::string_view content);
 
 struct ArchivedWalFile {
   std::string name;
