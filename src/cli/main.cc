@@ -283,13 +283,14 @@ int main(int argc, char** argv) {
         for (const auto& p : r.problems)
           problems.push_back({{"backup", p.backup_id}, {"path", p.path}, {"message", p.message}});
         json j = {{"ok", r.problems.empty()}, {"backups", r.backups}, {"chunks_checked", r.chunks_checked},
-                  {"bytes_checked", r.bytes_checked}, {"problems", problems}};
+                  {"bytes_checked", r.bytes_checked}, {"wal_files_checked", r.wal_files_checked},
+                  {"problems", problems}};
         std::cout << j.dump(2) << "\n";
       } else {
         for (const auto& p : r.problems) std::fprintf(stderr, "pgvault: error: %s\n", p.message.c_str());
         if (r.problems.empty())
-          std::cout << fmt::format("verified {} backup(s): {} chunks, {}: no problems\n", r.backups, r.chunks_checked,
-                                   FormatBytes(r.bytes_checked));
+          std::cout << fmt::format("verified {} backup(s): {} chunks, {}; {} archived WAL file(s): no problems\n",
+                                   r.backups, r.chunks_checked, FormatBytes(r.bytes_checked), r.wal_files_checked);
         else
           std::cout << fmt::format("verify found {} problem(s) ({} backup(s) checked)\n", r.problems.size(), r.backups);
       }

@@ -523,6 +523,8 @@ BackupManifest BackupRun::Run() {
   // Packs, then the index that lists them, then the manifest.
   std::vector<PackRecord> new_packs = index_->adopted();
   uint64_t stored = 0, new_chunks = 0;
+  // Packs adopted from an interrupted run become this backup's to account for.
+  for (const auto& p : new_packs) stored += p.size;
   for (auto& w : workers) {
     w->packs.Flush();
     new_packs.insert(new_packs.end(), w->packs.records().begin(), w->packs.records().end());
@@ -530,7 +532,7 @@ BackupManifest BackupRun::Run() {
     new_chunks += w->new_chunks;
   }
   TestPausePoint("backup-packs-written");
-  ChunkIndex::WriteIndexFile(repo_->storage(), new_packs);
+  stored += ChunkIndex::WriteIndexFile(repo_->storage(), new_packs);
   TestPausePoint("backup-index-written");
   progress_->Finish();
 

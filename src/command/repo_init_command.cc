@@ -8,9 +8,9 @@
 namespace pgvault {
 
 void RunRepoInit(const RepoInitOptions& options) {
-  if (options.chunk_size < 8192 || options.chunk_size > (16u << 20) || options.chunk_size % 8192 != 0)
+  if (options.chunk_size < kMinChunkSize || options.chunk_size > kMaxChunkSize || options.chunk_size % kMinChunkSize != 0)
     throw UsageError(fmt::format("--chunk-size {}: must be a multiple of 8192 between 8 KiB and 16 MiB", options.chunk_size));
-  if (options.pack_size < (1u << 20))
+  if (options.pack_size < kMinPackSize)
     throw UsageError(fmt::format("--pack-size {}: must be at least 1 MiB", options.pack_size));
   auto storage = OpenStorage(options.repo);
   RepositoryConfig config;

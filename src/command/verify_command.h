@@ -25,6 +25,7 @@ struct VerifyResult {
   uint64_t backups = 0;  // backups whose manifest could be read, and so were checked
   uint64_t chunks_checked = 0;
   uint64_t bytes_checked = 0;
+  uint64_t wal_files_checked = 0;  // archived WAL files read and checked (all-backups runs only)
   std::vector<VerifyProblem> problems;
 };
 

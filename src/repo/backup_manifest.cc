@@ -107,7 +107,7 @@ BackupManifest BackupManifest::FromJson(const std::string& text, const std::stri
     m.stop_wal = j.at("stop_wal");
     m.start_time = j.at("start_time");
     m.stop_time = j.at("stop_time");
-    if (j.contains("stop_next_xid")) m.stop_next_xid = std::stoull(j.at("stop_next_xid").get<std::string>());
+    if (j.contains("stop_next_xid")) m.stop_next_xid = DecimalU64(j.at("stop_next_xid"), where);
     m.duration_seconds = j.value("duration_seconds", 0.0);
     m.backup_label = j.at("backup_label");
     m.tablespace_map = j.at("tablespace_map");

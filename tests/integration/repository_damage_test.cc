@@ -70,10 +70,12 @@ TEST(RepositoryDamage, AnUnreadableManifestCostsOnlyItsOwnBackup) {
   std::vector<std::string> backup = {"backup", "--repo", repo, "--pgdata", pg->datadir(), "--pg", pg->Conninfo()};
   auto older = PgvaultJson(backup);
   std::string old_id = older["id"];
-  // stored_size of a first backup (no index file counted, nothing adopted):
-  // exactly its packs, its file list and its manifest.
+  // stored_size of a first backup (nothing adopted): exactly its packs, its
+  // index file, its file list and its manifest.
+  uint64_t index_bytes = 0;
+  for (const auto& e : fs::directory_iterator(repo + "/index")) index_bytes += fs::file_size(e.path());
   EXPECT_EQ(older["stored_size"].get<uint64_t>(),
-            SizeOfPacks(repo) + fs::file_size(repo + "/backups/" + old_id + "/files.json.zst") +
+            SizeOfPacks(repo) + index_bytes + fs::file_size(repo + "/backups/" + old_id + "/files.json.zst") +
                 fs::file_size(repo + "/backups/" + old_id + "/manifest.json"));
   pg->Exec("CREATE TABLE after_the_first_backup AS SELECT 1 AS x");
   auto newer = PgvaultJson(backup);

@@ -162,6 +162,10 @@ TEST_F(WalArchive, DamagedArchivedSegmentIsNeverHandedOut) {
   EXPECT_NE(r.err.find(name), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("damaged"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(tmp_ / "out"));
+  // verify reads the WAL archive too.
+  RunResult verify = Pgvault({"verify", "--repo", repo_});
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_NE(verify.err.find("wal/" + name.substr(0, 16) + "/" + name), std::string::npos) << verify.err;
 }
 
 TEST_F(WalArchive, KillNineDuringPushNeverLeavesAPartialSegment) {
@@ -284,4 +288,14 @@ TEST_F(WalArchive, WalListShowsRangesAndGaps) {
   EXPECT_EQ(after[0]["gaps"][0], names[1] + ".." + names[1]);
   RunResult text = Pgvault({"wal", "list", "--repo", repo_});
   EXPECT_NE(text.out.find("GAP: " + names[1]), std::string::npos) << text.out;
+  // With a backup before the gap, verify reports it: recovery cannot pass it.
+  PgvaultJson({"backup", "--repo", repo_, "--pgdata", pg_->datadir(), "--pg", pg_->Conninfo()});
+  RunResult clean = Pgvault({"verify", "--repo", repo_});
+  EXPECT_EQ(clean.exit_code, 0) << "the gap lies before the backup: " << clean.err;
+  std::string after_backup = SwitchAndWaitArchived();
+  SwitchAndWaitArchived();
+  fs::remove(ObjectPath(after_backup));
+  RunResult gap = Pgvault({"verify", "--repo", repo_});
+  EXPECT_EQ(gap.exit_code, 1) << gap.out;
+  EXPECT_NE(gap.err.find(after_backup + " is missing"), std::string::npos) << gap.err;
 }
