@@ -1,8 +1,10 @@
 #include "compress/codec.h"
 
 #include <cstring>
+#include <memory>
 #include <lz4.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <fmt/format.h>
 
@@ -28,6 +30,14 @@ Codec CodecFromName(const std::string& name) {
 
 struct Compressor::State {
   ZSTD_CCtx* zstd = nullptr;
+  // Compressed output lands here first: growing `output` to the bound for
+  // every chunk would zero a megabyte each time (std::string::resize).
+  std::unique_ptr<char[]> scratch;
+  size_t scratch_size = 0;
+  char* Scratch(size_t size) {
+    if (size > scratch_size) scratch.reset(new char[size]), scratch_size = size;
+    return scratch.get();
+  }
   ~State() { ZSTD_freeCCtx(zstd); }
 };
 
@@ -43,30 +53,33 @@ Compressor::Compressor(Codec codec, int level) : codec_(codec), level_(level), s
 Compressor::~Compressor() = default;
 
 Codec Compressor::Compress(std::string_view input, std::string& output) {
+  // Output that does not save at least 1/32 is not worth decompressing later:
+  // compressing into a buffer of that size stops as soon as it overflows.
   size_t limit = input.size() - input.size() / 32;
-  switch (codec_) {
-    case Codec::kNone:
-      break;
-    case Codec::kZstd: {
-      output.resize(ZSTD_compressBound(input.size()));
-      size_t n = ZSTD_compress2(state_->zstd, output.data(), output.size(), input.data(), input.size());
-      if (ZSTD_isError(n)) throw Error(fmt::format("zstd compression failed: {}", ZSTD_getErrorName(n)));
-      if (n < limit) {
-        output.resize(n);
-        return Codec::kZstd;
+  if (limit > 0) {
+    switch (codec_) {
+      case Codec::kNone:
+        break;
+      case Codec::kZstd: {
+        char* out = state_->Scratch(limit);
+        size_t n = ZSTD_compress2(state_->zstd, out, limit - 1, input.data(), input.size());
+        if (!ZSTD_isError(n)) {
+          output.assign(out, n);
+          return Codec::kZstd;
+        }
+        if (ZSTD_getErrorCode(n) != ZSTD_error_dstSize_tooSmall)
+          throw Error(fmt::format("zstd compression failed: {}", ZSTD_getErrorName(n)));
+        break;
       }
-      break;
-    }
-    case Codec::kLz4: {
-      output.resize(static_cast<size_t>(LZ4_compressBound(static_cast<int>(input.size()))));
-      int n = LZ4_compress_default(input.data(), output.data(), static_cast<int>(input.size()),
-                                   static_cast<int>(output.size()));
-      if (n <= 0) throw Error("lz4 compression failed");
-      if (static_cast<size_t>(n) < limit) {
-        output.resize(static_cast<size_t>(n));
-        return Codec::kLz4;
+      case Codec::kLz4: {
+        char* out = state_->Scratch(limit);
+        int n = LZ4_compress_default(input.data(), out, static_cast<int>(input.size()), static_cast<int>(limit - 1));
+        if (n > 0) {
+          output.assign(out, static_cast<size_t>(n));
+          return Codec::kLz4;
+        }
+        break;  // 0: did not fit
       }
-      break;
     }
   }
   output.assign(input.data(), input.size());
