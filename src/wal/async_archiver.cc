@@ -1,10 +1,5 @@
 #include "wal/async_archiver.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/detached_process.h"
 #include "core/error.h"
 #include "core/posix_io.h"
 #include "core/unique_fd.h"
@@ -49,44 +45,8 @@ void PrepareSpool(const AsyncArchiveOptions& o) {
   }
 }
 
-// Holds the worker lock if it is free; an invalid fd when a worker runs.
-UniqueFd TryWorkerLock(const AsyncArchiveOptions& o) {
-  UniqueFd fd(::open(LockPath(o).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd.valid()) throw Error(fmt::format("cannot open {}: {}", LockPath(o), ErrnoText(errno)));
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return UniqueFd();
-  return fd;
-}
-
-// Starts a detached worker (double fork, new session) unless one runs.
 void EnsureWorker(const AsyncArchiveOptions& o) {
-  {
-    UniqueFd probe = TryWorkerLock(o);
-    if (!probe.valid()) return;  // a worker holds it
-  }
-  pid_t child = ::fork();
-  if (child < 0) throw Error(fmt::format("cannot start the archive worker: fork: {}", ErrnoText(errno)));
-  if (child > 0) {
-    int status;
-    ::waitpid(child, &status, 0);
-    return;
-  }
-  // Intermediate child: detach, fork the worker, leave.
-  ::setsid();
-  if (::fork() != 0) ::_exit(0);
-  int log = ::open((o.spool + "/worker.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  int null = ::open("/dev/null", O_RDONLY);
-  if (null >= 0) ::dup2(null, 0);
-  if (log >= 0) ::dup2(log, 1), ::dup2(log, 2);
-  int code = 0;
-  try {
-    UniqueFd lock = TryWorkerLock(o);
-    if (lock.valid()) RunAsyncArchiveWorker(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "pgvault async archive worker: %s\n", e.what());
-    code = 1;
-  }
-  std::fflush(nullptr);
-  ::_exit(code);
+  StartDetachedUnlessRunning(LockPath(o), o.spool + "/worker.log", [&] { RunAsyncArchiveWorker(o); });
 }
 
 }  // namespace
