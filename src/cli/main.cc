@@ -143,6 +143,10 @@ int main(int argc, char** argv) {
   restore_cmd->add_option("--target-action", rt.action, "At the target: promote (default), pause or shutdown")
       ->check(CLI::IsMember({"promote", "pause", "shutdown"}))
       ->group("Point-in-time recovery");
+  restore_cmd->add_option("--wal-prefetch", rt.wal_prefetch,
+                          "Segments the written restore_command fetches ahead (wal-fetch --prefetch; default 8, 0: off)")
+      ->check(CLI::Range(0, 256))
+      ->group("Point-in-time recovery");
 
   // wal-push / wal-fetch
   WalPushOptions wal_push;
@@ -168,6 +172,10 @@ int main(int argc, char** argv) {
   AddRepoOption(wal_fetch_cmd, wal_fetch.repo);
   wal_fetch_cmd->add_option("name", wal_fetch.name, "The WAL file name (%f)")->required();
   wal_fetch_cmd->add_option("destination", wal_fetch.destination, "Where to write it (%p)")->required();
+  wal_fetch_cmd->add_option("--prefetch", wal_fetch.prefetch,
+                            "Fetch this many following segments ahead, in parallel, into the spool (default 0)")
+      ->check(CLI::Range(0, 256));
+  wal_fetch_cmd->add_option("--spool", wal_fetch.spool, "Spool directory for --prefetch (default pg_wal/pgvault-spool)");
 
   // check
   CheckOptions check;

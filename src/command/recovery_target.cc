@@ -104,6 +104,7 @@ std::string RecoveryTarget::Describe() const {
 
 RecoveryTarget ParseRecoveryTarget(const RecoveryTargetOptions& o) {
   RecoveryTarget t;
+  t.wal_prefetch = o.wal_prefetch;
   int given = !o.time.empty() + !o.lsn.empty() + !o.xid.empty() + !o.name.empty() + (o.immediate ? 1 : 0);
   if (given > 1)
     throw UsageError("give at most one of --target-time, --target-lsn, --target-xid, --target-name and "
@@ -320,7 +321,9 @@ void WriteRecoveryConfiguration(const std::string& data_directory, const std::st
   }
   text += fmt::format("# Added by pgvault restore of backup {}: recovery to {}\n", backup.id, target.Describe());
   text += "restore_command = " +
-          conf_literal(fmt::format("{} wal-fetch --repo {} %f %p", shell_word(binary), shell_word(repo))) + "\n";
+          conf_literal(fmt::format("{} wal-fetch --repo {}{} %f %p", shell_word(binary), shell_word(repo),
+                                       target.wal_prefetch > 0 ? fmt::format(" --prefetch {}", target.wal_prefetch)
+                                                               : std::string())) + "\n";
   using K = RecoveryTarget::Kind;
   switch (target.kind) {
     case K::kTime: text += "recovery_target_time = " + conf_literal(target.text) + "\n"; break;

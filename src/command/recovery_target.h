@@ -23,6 +23,7 @@ struct RecoveryTargetOptions {
   std::string timeline;  // "", "latest", "current" or a number
   bool exclusive = false;
   std::string action;  // "", promote, pause, shutdown
+  int wal_prefetch = 8;  // wal-fetch --prefetch in the restore_command written
 };
 
 struct RecoveryTarget {
@@ -36,6 +37,7 @@ struct RecoveryTarget {
   std::string action = "promote";
   std::string timeline = "latest";
   bool timeline_given = false;
+  int wal_prefetch = 8;
 
   // Archive recovery is wanted: a target, or only --target-timeline (replay
   // to the end of the archive on that timeline).

@@ -15,6 +15,9 @@ struct WalFetchOptions {
   std::string repo;
   std::string name;         // %f
   std::string destination;  // %p: relative to the data directory (the cwd)
+  // Segments fetched ahead in the background (wal/wal_prefetcher.h); 0: none.
+  int prefetch = 0;
+  std::string spool;  // default: pg_wal/pgvault-spool (the cwd is the data directory)
 };
 
 enum class WalFetchOutcome { kFetched, kNotArchived };

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/posix_io.h"
 #include "core/test_pause.h"
 #include "pg/wal_segment.h"
@@ -37,7 +38,8 @@ WalPushResult RunWalPush(const WalPushOptions& options) {
     return result;
   }
 
-  std::string content = ReadWholeFile(options.path);
+  MappedFile file(options.path);
+  std::string_view content = file.data();
   result.size = content.size();
   auto repo = Repository::Open(OpenStorage(options.repo));
 

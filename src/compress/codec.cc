@@ -41,18 +41,30 @@ struct Compressor::State {
   ~State() { ZSTD_freeCCtx(zstd); }
 };
 
-Compressor::Compressor(Codec codec, int level) : codec_(codec), level_(level), state_(std::make_unique<State>()) {
+Compressor::Compressor(Codec codec, int level) : Compressor(codec, level, Options{}) {}
+
+Compressor::Compressor(Codec codec, int level, const Options& options)
+    : codec_(codec), level_(level), state_(std::make_unique<State>()) {
   if (codec_ == Codec::kZstd) {
     state_->zstd = ZSTD_createCCtx();
     if (state_->zstd == nullptr) throw Error("zstd: cannot create compression context");
     ZSTD_CCtx_setParameter(state_->zstd, ZSTD_c_compressionLevel, level_);
-    ZSTD_CCtx_setParameter(state_->zstd, ZSTD_c_checksumFlag, 0);  // chunk ids already verify content
+    ZSTD_CCtx_setParameter(state_->zstd, ZSTD_c_checksumFlag, options.content_checksum ? 1 : 0);
+    // A libzstd built without threads refuses this; one thread then does it all.
+    if (options.workers > 0) ZSTD_CCtx_setParameter(state_->zstd, ZSTD_c_nbWorkers, options.workers);
   }
 }
 
 Compressor::~Compressor() = default;
 
 Codec Compressor::Compress(std::string_view input, std::string& output) {
+  Codec used;
+  std::string_view result = CompressView(input, &used);
+  output.assign(result.data(), result.size());
+  return used;
+}
+
+std::string_view Compressor::CompressView(std::string_view input, Codec* used) {
   // Output that does not save at least 1/32 is not worth decompressing later:
   // compressing into a buffer of that size stops as soon as it overflows.
   size_t limit = input.size() - input.size() / 32;
@@ -64,8 +76,8 @@ Codec Compressor::Compress(std::string_view input, std::string& output) {
         char* out = state_->Scratch(limit);
         size_t n = ZSTD_compress2(state_->zstd, out, limit - 1, input.data(), input.size());
         if (!ZSTD_isError(n)) {
-          output.assign(out, n);
-          return Codec::kZstd;
+          *used = Codec::kZstd;
+          return {out, n};
         }
         if (ZSTD_getErrorCode(n) != ZSTD_error_dstSize_tooSmall)
           throw Error(fmt::format("zstd compression failed: {}", ZSTD_getErrorName(n)));
@@ -75,15 +87,15 @@ Codec Compressor::Compress(std::string_view input, std::string& output) {
         char* out = state_->Scratch(limit);
         int n = LZ4_compress_default(input.data(), out, static_cast<int>(input.size()), static_cast<int>(limit - 1));
         if (n > 0) {
-          output.assign(out, static_cast<size_t>(n));
-          return Codec::kLz4;
+          *used = Codec::kLz4;
+          return {out, static_cast<size_t>(n)};
         }
         break;  // 0: did not fit
       }
     }
   }
-  output.assign(input.data(), input.size());
-  return Codec::kNone;
+  *used = Codec::kNone;
+  return input;
 }
 
 void Decompress(Codec codec, std::string_view input, size_t raw_size, std::string& output) {

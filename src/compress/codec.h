@@ -18,7 +18,17 @@ Codec CodecFromName(const std::string& name);  // "zstd", "lz4", "none"; throws
 // between chunks, which matters for small chunks.
 class Compressor {
  public:
+  struct Options {
+    // zstd only: each frame carries a checksum of its plaintext (XXH64),
+    // which the decoder checks. Chunks do not need it (their id is the
+    // SHA-256 of the plaintext); WAL objects do (wal/wal_object.h).
+    bool content_checksum = false;
+    // zstd only: compress one input with this many threads (0: the calling
+    // thread only). For large single inputs such as a WAL segment.
+    int workers = 0;
+  };
   Compressor(Codec codec, int level);
+  Compressor(Codec codec, int level, const Options& options);
   ~Compressor();
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
@@ -27,6 +37,9 @@ class Compressor {
   // that does not shrink by at least 1/32 is stored as-is (kNone): reading it
   // back then costs nothing.
   Codec Compress(std::string_view input, std::string& output);
+  // The same without a copy: the result is `input` itself (kNone) or points
+  // into this compressor's buffer, valid until its next call.
+  std::string_view CompressView(std::string_view input, Codec* used);
 
  private:
   struct State;

@@ -32,4 +32,13 @@ bool IsWalSegmentName(const std::string& name) {
   return true;
 }
 
+WalSegmentId ParseWalSegmentName(const std::string& name, uint32_t segment_size) {
+  if (!IsWalSegmentName(name)) throw Error(fmt::format("'{}' is not a WAL segment file name", name));
+  uint64_t per_id = 0x100000000ull / segment_size;
+  WalSegmentId id;
+  id.timeline = static_cast<uint32_t>(std::stoul(name.substr(0, 8), nullptr, 16));
+  id.segment_number = std::stoull(name.substr(8, 8), nullptr, 16) * per_id + std::stoull(name.substr(16, 8), nullptr, 16);
+  return id;
+}
+
 }  // namespace pgvault

@@ -14,5 +14,12 @@ uint64_t SegmentNumber(Lsn lsn, uint32_t segment_size);
 // "000000010000000000000002"
 std::string WalSegmentName(uint32_t timeline, uint64_t segment_number, uint32_t segment_size);
 bool IsWalSegmentName(const std::string& name);
+struct WalSegmentId {
+  uint32_t timeline = 0;
+  uint64_t segment_number = 0;
+};
+// The timeline and segment number of a segment file name; throws Error
+// unless IsWalSegmentName(name).
+WalSegmentId ParseWalSegmentName(const std::string& name, uint32_t segment_size);
 
 }  // namespace pgvault

@@ -64,6 +64,7 @@ class WalArchive {
 
  private:
   void CheckContent(const std::string& name, WalFileKind kind, std::string_view content);
+  bool SameAsArchived(const std::string& name, std::string_view content);
   Storage& storage_;
   uint64_t system_identifier_;
 };

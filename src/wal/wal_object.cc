@@ -12,40 +12,76 @@ namespace pgvault {
 
 namespace {
 constexpr char kMagic[6] = {'P', 'G', 'V', 'W', 'A', 'L'};
-constexpr uint8_t kObjectVersion = 1;
-// Below this, a second thread costs more than it saves.
-constexpr size_t kParallelHashThreshold = 1 << 20;
+constexpr uint8_t kObjectVersion = 2;
+// Below this, more threads cost more than they save.
+constexpr size_t kParallelThreshold = 1 << 20;
 }  // namespace
 
 std::string EncodeWalObject(std::string_view content, Codec codec, int level, uint64_t system_identifier,
                             int64_t archived_at_us, WalObjectHeader* header_out) {
   WalObjectHeader h;
+  h.version = kObjectVersion;
   h.size = content.size();
   h.system_identifier = system_identifier;
   h.archived_at_us = archived_at_us;
-  std::string payload;
-  if (content.size() >= kParallelHashThreshold) {
-    auto hash = std::async(std::launch::async, [content] { return Sha256(content); });
-    Compressor compressor(codec, level);
-    h.codec = compressor.Compress(content, payload);
-    h.sha256 = hash.get();
+  bool large = content.size() >= kParallelThreshold;
+  // The payload may point into the compressors' buffers: they outlive `out`.
+  Compressor first(codec, level, {.content_checksum = true});
+  Compressor second(codec, level, {.content_checksum = true});
+  std::string_view payload, payload_tail;
+  if (codec == Codec::kLz4) {
+    // No checksum inside an lz4 block: hash the plaintext, beside compression.
+    h.digest_of = WalObjectHeader::DigestOf::kPlaintext;
+    if (large) {
+      auto hash = std::async(std::launch::async, [content] { return Sha256(content); });
+      payload = first.CompressView(content, &h.codec);
+      h.sha256 = hash.get();
+    } else {
+      payload = first.CompressView(content, &h.codec);
+      h.sha256 = Sha256(content);
+    }
   } else {
-    Compressor compressor(codec, level);
-    h.codec = compressor.Compress(content, payload);
-    h.sha256 = Sha256(content);
+    h.digest_of = WalObjectHeader::DigestOf::kPayload;
+    if (large && codec == Codec::kZstd) {
+      // Two halves, two threads, two independent frames: a zstd decoder reads
+      // concatenated frames as one stream. Cheaper than libzstd's own worker
+      // pool for a single 16 MiB input.
+      size_t half = (content.size() / 2) & ~size_t{8191};
+      Codec head_codec, tail_codec;
+      auto tail = std::async(std::launch::async, [&] { return second.CompressView(content.substr(half), &tail_codec); });
+      payload = first.CompressView(content.substr(0, half), &head_codec);
+      payload_tail = tail.get();
+      if (head_codec == Codec::kZstd && tail_codec == Codec::kZstd) {
+        h.codec = Codec::kZstd;
+        Sha256Stream hasher;
+        hasher.Update(payload);
+        hasher.Update(payload_tail);
+        h.sha256 = hasher.Finish();
+      } else {
+        // Not worth compressing (at least one half did not shrink): store it.
+        h.codec = Codec::kNone;
+        payload = content, payload_tail = {};
+        h.sha256 = Sha256(payload);
+      }
+    } else {
+      payload = first.CompressView(content, &h.codec);
+      h.sha256 = Sha256(payload);
+    }
   }
   std::string out;
-  out.reserve(kWalObjectHeaderSize + payload.size());
+  out.reserve(kWalObjectHeaderSize + payload.size() + payload_tail.size());
   out.append(kMagic, sizeof kMagic);
-  out.push_back(static_cast<char>(kObjectVersion));
+  out.push_back(static_cast<char>(h.version));
   out.push_back(static_cast<char>(h.codec));
-  out.push_back(0);               // encryption: none
-  out.append(7, '\0');            // reserved
+  out.push_back(0);  // encryption: none
+  out.push_back(static_cast<char>(h.digest_of));
+  out.append(6, '\0');  // reserved
   PutLe64(out, h.size);
   out.append(reinterpret_cast<const char*>(h.sha256.data()), h.sha256.size());
   PutLe64(out, h.system_identifier);
   PutLe64(out, static_cast<uint64_t>(h.archived_at_us));
   out.append(payload);
+  out.append(payload_tail);
   if (header_out) *header_out = h;
   return out;
 }
@@ -56,8 +92,8 @@ WalObjectHeader DecodeWalObjectHeader(std::string_view bytes, const std::string&
   if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     throw IntegrityError(fmt::format("{} is damaged: it does not start with a pgvault WAL object header", where));
   uint8_t version = static_cast<uint8_t>(bytes[6]);
-  if (version != kObjectVersion)
-    throw IntegrityError(fmt::format("{}: WAL object version {} is not supported; this pgvault reads version {}",
+  if (version < 1 || version > kObjectVersion)
+    throw IntegrityError(fmt::format("{}: WAL object version {} is not supported; this pgvault reads versions 1 to {}",
                                      where, version, kObjectVersion));
   uint8_t codec = static_cast<uint8_t>(bytes[7]);
   if (codec > static_cast<uint8_t>(Codec::kLz4))
@@ -65,8 +101,12 @@ WalObjectHeader DecodeWalObjectHeader(std::string_view bytes, const std::string&
   if (bytes[8] != 0)
     throw IntegrityError(fmt::format("{} is encrypted (method {}), which this pgvault cannot read", where,
                                      static_cast<int>(static_cast<uint8_t>(bytes[8]))));
+  uint8_t digest_of = version >= 2 ? static_cast<uint8_t>(bytes[9]) : 0;
+  if (digest_of > 1) throw IntegrityError(fmt::format("{} is damaged: unknown digest scope {}", where, digest_of));
   WalObjectHeader h;
+  h.version = version;
   h.codec = static_cast<Codec>(codec);
+  h.digest_of = static_cast<WalObjectHeader::DigestOf>(digest_of);
   h.size = GetLe64(bytes.data() + 16);
   std::memcpy(h.sha256.data(), bytes.data() + 24, 32);
   h.system_identifier = GetLe64(bytes.data() + 56);
@@ -78,13 +118,17 @@ WalObjectHeader DecodeWalObjectHeader(std::string_view bytes, const std::string&
 
 std::string DecodeWalObject(std::string_view object, const std::string& where) {
   WalObjectHeader h = DecodeWalObjectHeader(object, where);
+  std::string_view payload = object.substr(kWalObjectHeaderSize);
+  if (h.digest_of == WalObjectHeader::DigestOf::kPayload && Sha256(payload) != h.sha256)
+    throw IntegrityError(fmt::format("{} is damaged (checksum mismatch)", where));
   std::string content;
   try {
-    Decompress(h.codec, object.substr(kWalObjectHeaderSize), h.size, content);
+    Decompress(h.codec, payload, h.size, content);  // zstd checks the frame's own checksum
   } catch (const IntegrityError& e) {
     throw IntegrityError(fmt::format("{} is damaged ({})", where, e.what()));
   }
-  if (Sha256(content) != h.sha256) throw IntegrityError(fmt::format("{} is damaged (checksum mismatch)", where));
+  if (h.digest_of == WalObjectHeader::DigestOf::kPlaintext && Sha256(content) != h.sha256)
+    throw IntegrityError(fmt::format("{} is damaged (checksum mismatch)", where));
   return content;
 }
 

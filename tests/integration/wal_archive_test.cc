@@ -168,6 +168,62 @@ TEST_F(WalArchive, DamagedArchivedSegmentIsNeverHandedOut) {
   EXPECT_NE(verify.err.find("wal/" + name.substr(0, 16) + "/" + name), std::string::npos) << verify.err;
 }
 
+TEST_F(WalArchive, PrefetchServesTheFollowingSegmentsFromTheSpool) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 6; ++i) names.push_back(SwitchAndWaitArchived());
+  for (size_t i = 1; i < names.size(); ++i)
+    ASSERT_EQ(std::stoull(names[i].substr(16), nullptr, 16), std::stoull(names[i - 1].substr(16), nullptr, 16) + 1)
+        << "the test needs consecutive segments: " << names[i - 1] << " " << names[i];
+  // The exact bytes, fetched without prefetch.
+  std::vector<std::string> expected;
+  for (const auto& n : names) {
+    ASSERT_EQ(Pgvault({"wal-fetch", "--repo", repo_, n, tmp_ / "plain"}).exit_code, 0);
+    expected.push_back(ReadFile(tmp_ / "plain"));
+  }
+  std::string spool = tmp_ / "spool";
+  auto fetch = [&](const std::string& name, const std::string& dest) {
+    return Pgvault({"wal-fetch", "--repo", repo_, "--prefetch", "3", "--spool", spool, name, dest});
+  };
+  auto spooled = [&](const std::string& name) { return fs::exists(spool + "/prefetch/" + name); };
+  auto wait_spooled = [&](const std::string& name) {
+    for (int i = 0; i < 400 && !spooled(name); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    return spooled(name);
+  };
+
+  RunResult first = fetch(names[0], tmp_ / "seg0");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(ReadFile(tmp_ / "seg0"), expected[0]);
+  for (int i = 1; i <= 3; ++i) EXPECT_TRUE(wait_spooled(names[i])) << names[i] << " was not prefetched";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(spooled(names[4])) << "prefetch goes no further than --prefetch segments ahead";
+
+  // Served from the spool: even with the repository's copy gone.
+  fs::remove(ObjectPath(names[1]));
+  RunResult second = fetch(names[1], tmp_ / "seg1");
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(ReadFile(tmp_ / "seg1"), expected[1]);
+  EXPECT_FALSE(spooled(names[1])) << "taken by rename";
+
+  // A spooled file that is not that segment (here: the next one's bytes) is
+  // never handed out: wal-fetch removes it and reads the repository.
+  WriteFile(spool + "/prefetch/" + names[2], expected[3]);
+  RunResult third = fetch(names[2], tmp_ / "seg2");
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  EXPECT_EQ(ReadFile(tmp_ / "seg2"), expected[2]);
+
+  // The window moves on: the next segments arrive, the ones behind are removed.
+  EXPECT_TRUE(wait_spooled(names[5]));
+  EXPECT_FALSE(spooled(names[0]));
+  RunResult fourth = fetch(names[3], tmp_ / "seg3");
+  ASSERT_EQ(fourth.exit_code, 0) << fourth.err;
+  EXPECT_EQ(ReadFile(tmp_ / "seg3"), expected[3]);
+
+  // The end of the archive is still "not archived" (exit 1, quiet).
+  RunResult beyond = fetch("0000000100000000000000FF", tmp_ / "nope");
+  EXPECT_EQ(beyond.exit_code, 1) << beyond.err;
+  EXPECT_EQ(beyond.err, "");
+}
+
 TEST_F(WalArchive, KillNineDuringPushNeverLeavesAPartialSegment) {
   // Segments to push by hand, copied out of the archive into a fresh repository.
   std::vector<std::string> names;
