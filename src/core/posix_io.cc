@@ -79,17 +79,28 @@ void FsyncDirectory(const std::string& path) {
 
 std::string ReadWholeFile(const std::string& path) {
   UniqueFd fd = OpenOrThrow(path, O_RDONLY);
+  // Sized once from fstat: growing the string while reading would copy a
+  // large file several times over. Reading on past the size catches a file
+  // that grew meanwhile (and files such as /proc entries that report 0).
+  struct stat st;
   std::string data;
-  char buffer[65536];
+  if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    data.resize(static_cast<size_t>(st.st_size));
+  size_t have = 0;
+  char beyond[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    bool in_place = have < data.size();
+    ssize_t n = in_place ? ::read(fd.get(), data.data() + have, data.size() - have)
+                         : ::read(fd.get(), beyond, sizeof beyond);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw Error(fmt::format("cannot read {}: {}", path, ErrnoText(errno)));
     }
     if (n == 0) break;
-    data.append(buffer, static_cast<size_t>(n));
+    if (!in_place) data.append(beyond, static_cast<size_t>(n));
+    have += static_cast<size_t>(n);
   }
+  data.resize(have);
   return data;
 }
 
