@@ -25,9 +25,19 @@ WalFetchOutcome RunWalFetch(const WalFetchOptions& options) {
   // are asked for by name, once, not in sequence.
   bool prefetch = options.prefetch > 0 && ClassifyWalFileName(options.name) == WalFileKind::kSegment;
   PrefetchOptions po{options.repo, options.spool.empty() ? "pg_wal/pgvault-spool" : options.spool, options.prefetch};
+  // Once the segment is in place, a failure to keep prefetching costs speed,
+  // not correctness: say so and succeed.
+  auto prefetch_after = [&](uint64_t size) {
+    try {
+      PrefetchAfter(po, options.name, size);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "pgvault: warning: wal-fetch %s: prefetch not started: %s\n", options.name.c_str(),
+                   e.what());
+    }
+  };
   if (prefetch) {
     if (auto size = TakePrefetchedSegment(po, options.name, sysid, options.destination)) {
-      PrefetchAfter(po, options.name, *size);
+      prefetch_after(*size);
       return WalFetchOutcome::kFetched;
     }
   }
@@ -39,16 +49,7 @@ WalFetchOutcome RunWalFetch(const WalFetchOptions& options) {
   // itself; a crash before that repeats the fetch, so no fsync is needed.
   // The rename keeps it from ever seeing a partly written file.
   WriteFileAtomically(options.destination, *content, 0600, /*durable=*/false);
-  if (prefetch) {
-    // A failure to start prefetching costs speed, not correctness: the
-    // segment is in place, so say so and succeed.
-    try {
-      PrefetchAfter(po, options.name, content->size());
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "pgvault: warning: wal-fetch %s: prefetch not started: %s\n", options.name.c_str(),
-                   e.what());
-    }
-  }
+  if (prefetch) prefetch_after(content->size());
   return WalFetchOutcome::kFetched;
 }
 
