@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 #include <iostream>
 #include <thread>
 
@@ -14,6 +15,18 @@
 
 #include "command/backup_command.h"
 #include "command/check_command.h"
+#include "command/delete_backup_command.h"
+#include "command/describe_command.h"
+#include "command/fence_command.h"
+#include "command/get_command.h"
+#include "command/snapshot_backup_command.h"
+#include "command/snapshot_restore_command.h"
+#include "command/status_command.h"
+#include "catalog/catalog.h"
+#include "cluster/backup_target.h"
+#include "cluster/cluster_spec.h"
+#include "cluster/instance_status.h"
+#include "core/interruption.h"
 #include "command/wal_list_command.h"
 #include "command/list_command.h"
 #include "command/repo_init_command.h"
@@ -42,6 +55,18 @@ void AddRepoOption(CLI::App* app, std::string& repo) {
       ->required();
 }
 
+// For commands that take the repository from the cluster file too.
+void AddOptionalRepoOption(CLI::App* app, std::string& repo) {
+  app->add_option("--repo", repo, "Repository location (a directory); default $PGVAULT_REPO")->envname("PGVAULT_REPO");
+}
+
+std::optional<bool> ParseBoolOption(const std::string& name, const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  if (value == "true" || value == "on" || value == "yes" || value == "1") return true;
+  if (value == "false" || value == "off" || value == "no" || value == "0") return false;
+  throw UsageError(fmt::format("{}={}: use true or false", name, value));
+}
+
 void SetupLogging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("pgvault");
   logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$: %v");
@@ -64,6 +89,13 @@ int main(int argc, char** argv) {
   bool no_progress = false;
   app.add_option("--log-level", log_level, "trace, debug, info, warn (default), error, off")->capture_default_str();
   app.add_flag("--no-progress", no_progress, "Never draw progress on the terminal");
+  std::string config_path, state_dir;
+  app.add_option("--config", config_path, "Cluster file (YAML: Cluster, VolumeSnapshotClass); default $PGVAULT_CONFIG")
+      ->envname("PGVAULT_CONFIG");
+  app.add_option("--state-dir", state_dir,
+                 "State directory (catalog.db); default $PGVAULT_STATE_DIR, /var/lib/pgvault as root, else "
+                 "~/.local/state/pgvault")
+      ->envname("PGVAULT_STATE_DIR");
   app.footer("Documentation: docs/commands.md. Exit status: 0 success, 1 failure (including damage found by verify), "
              "2 bad usage.");
 
@@ -80,10 +112,31 @@ int main(int argc, char** argv) {
   BackupOptions backup;
   bool backup_json = false;
   std::string checkpoint = "fast";
-  auto* backup_cmd = app.add_subcommand("backup", "Take a hot full base backup of a running PostgreSQL server");
-  AddRepoOption(backup_cmd, backup.repo);
-  backup_cmd->add_option("--pgdata", backup.pgdata, "Data directory of the server (read directly)")->required();
-  backup_cmd->add_option("--pg", backup.conninfo, "libpq connection string to the same server")->required();
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "Take a base backup: into a repository (hot, of one server or of a cluster's target instance), or as "
+                "volume snapshots of a cluster's target instance (--method volumeSnapshot, hot or cold)");
+  AddOptionalRepoOption(backup_cmd, backup.repo);
+  backup_cmd->add_option("--pgdata", backup.pgdata, "Data directory of the server (read directly)");
+  backup_cmd->add_option("--pg", backup.conninfo, "libpq connection string to the same server");
+  SnapshotBackupOptions snap_backup;
+  std::string backup_method, backup_online;
+  backup_cmd->add_option("--cluster", snap_backup.cluster, "Back up this cluster of the --config file")
+      ->group("Cluster backups (--config)");
+  backup_cmd->add_option("--method", backup_method, "volumeSnapshot, or repository (default; alias barmanObjectStore)")
+      ->check(CLI::IsMember({"volumeSnapshot", "repository", "barmanObjectStore"}))
+      ->group("Cluster backups (--config)");
+  backup_cmd->add_option("--target", snap_backup.target,
+                         "primary or prefer-standby (default: the cluster's spec.backup.target)")
+      ->check(CLI::IsMember({"primary", "prefer-standby"}))
+      ->group("Cluster backups (--config)");
+  backup_cmd->add_option("--online", backup_online,
+                         "volumeSnapshot: true (hot, default from the cluster) or false (cold: the target is fenced)")
+      ->group("Cluster backups (--config)");
+  backup_cmd->add_option("--name", snap_backup.name, "volumeSnapshot: backup name (default <cluster>-<YYYYMMDDhhmmss>)")
+      ->group("Cluster backups (--config)");
+  backup_cmd->add_flag("--fence-primary", snap_backup.fence_primary,
+                       "Allow a cold backup to stop the primary (downtime) when it is the target")
+      ->group("Cluster backups (--config)");
   backup_cmd->add_option("--compress", backup.compress, "zstd (default), lz4 or none")
       ->check(CLI::IsMember({"zstd", "lz4", "none"}));
   backup_cmd->add_option("--compress-level", backup.compress_level, "Compression level (zstd: default 1)");
@@ -115,8 +168,8 @@ int main(int argc, char** argv) {
   // restore
   RestoreOptions restore;
   bool restore_json = false;
-  auto* restore_cmd = app.add_subcommand("restore", "Restore a backup into a data directory");
-  AddRepoOption(restore_cmd, restore.repo);
+  auto* restore_cmd = app.add_subcommand("restore", "Restore a backup (or a volume snapshot) into a data directory");
+  AddOptionalRepoOption(restore_cmd, restore.repo);
   restore_cmd->add_option("--backup", restore.backup, "Backup id or 'latest' (default)");
   restore_cmd->add_option("--target", restore.target, "Directory to restore into (new or empty)")->required();
   restore_cmd->add_flag("--delta", restore.delta, "Reuse files in a non-empty target whose contents match");
@@ -126,6 +179,13 @@ int main(int argc, char** argv) {
   restore_cmd->add_option("--tablespace-map", restore.tablespace_map,
                           "Restore a tablespace elsewhere: OID=DIR or NAME=DIR (repeatable)");
   restore_cmd->add_flag("--json", restore_json, "Print the result as a JSON object");
+  SnapshotRestoreOptions snap_restore;
+  restore_cmd->add_option("--from-snapshot", snap_restore.snapshot,
+                          "Restore a volume snapshot backup: a snapshot name (or the path of its .json metadata)")
+      ->group("Volume snapshots");
+  restore_cmd->add_option("--wal-target", snap_restore.wal_target,
+                          "Put pg_wal in this directory (a link from TARGET/pg_wal)")
+      ->group("Volume snapshots");
   auto& rt = restore.recovery;
   restore_cmd->add_option("--target-time", rt.time, "Recover to this time ('YYYY-MM-DD HH:MM:SS[.ffffff]+TZ')")
       ->group("Point-in-time recovery");
@@ -207,6 +267,39 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   verify_cmd->add_flag("--json", verify_json, "Print the result as a JSON object");
 
+  // fence on|off
+  FenceOptions fence;
+  auto* fence_cmd = app.add_subcommand("fence", "Take an instance out of service (clean stop, recorded) or bring it back");
+  fence_cmd->require_subcommand(1);
+  auto* fence_on_cmd = fence_cmd->add_subcommand("on", "Fence: stop the instance cleanly and record it as fenced");
+  fence_on_cmd->add_option("instance", fence.instance, "Instance name from the cluster file")->required();
+  auto* fence_off_cmd =
+      fence_cmd->add_subcommand("off", "Unfence: start the instance, wait until it serves (streams), clear the fence");
+  fence_off_cmd->add_option("instance", fence.instance, "Instance name from the cluster file")->required();
+
+  // get / describe / status / delete
+  GetOptions get;
+  auto* get_cmd = app.add_subcommand("get", "List volumesnapshot, volumesnapshotclass or backup objects");
+  get_cmd->add_option("kind", get.kind, "volumesnapshot, volumesnapshotclass or backup")->required();
+  get_cmd->add_option("name", get.name, "Only this object");
+  get_cmd->add_option("-o,--output", get.output, "json, yaml or wide");
+  bool get_json = false;
+  get_cmd->add_flag("--json", get_json, "Same as -o json");
+  DescribeOptions describe;
+  auto* describe_cmd = app.add_subcommand("describe", "Show a backup (or an instance) with its events");
+  describe_cmd->add_option("kind", describe.kind, "backup or instance")->required();
+  describe_cmd->add_option("name", describe.name, "Its name")->required();
+  StatusOptions status;
+  auto* status_cmd = app.add_subcommand("status", "Instances of the cluster file: role, WAL positions, streaming, fences");
+  status_cmd->add_option("--cluster", status.cluster, "Only this cluster");
+  status_cmd->add_flag("--json", status.json, "Print JSON");
+  DeleteBackupOptions delete_backup;
+  auto* delete_cmd = app.add_subcommand("delete", "Delete an object");
+  delete_cmd->require_subcommand(1);
+  auto* delete_backup_cmd =
+      delete_cmd->add_subcommand("backup", "Delete a volume snapshot backup and its snapshots (per deletionPolicy)");
+  delete_backup_cmd->add_option("name", delete_backup.name, "Backup name")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -216,11 +309,68 @@ int main(int argc, char** argv) {
 
   try {
     SetupLogging(log_level);
+    InstallInterruptHandlers();
     bool progress = !no_progress;
+    if (state_dir.empty()) state_dir = DefaultStateDirectory();
     if (init_cmd->parsed()) {
       RunRepoInit(init);
       std::printf("initialized pgvault repository at %s\n", init.repo.c_str());
+    } else if (backup_cmd->parsed() && backup_method == "volumeSnapshot") {
+      snap_backup.config_path = config_path;
+      snap_backup.state_dir = state_dir;
+      snap_backup.online = ParseBoolOption("--online", backup_online);
+      if (backup_cmd->get_option("--checkpoint")->count() > 0) snap_backup.immediate_checkpoint = checkpoint == "fast";
+      if (backup_cmd->get_option("--wait-for-archive")->count() > 0 ||
+          backup_cmd->get_option("--no-wait-for-archive")->count() > 0)
+        snap_backup.wait_for_archive = backup.wait_for_archive;
+      snap_backup.archive_timeout_seconds = backup.archive_timeout_seconds;
+      json b = RunSnapshotBackup(snap_backup);
+      if (backup_json) {
+        std::cout << b.dump(2) << "\n";
+      } else {
+        const auto& st = b["status"];
+        std::string elements;
+        for (const auto& e : st["snapshotBackupStatus"]["elements"])
+          elements += (elements.empty() ? "" : ", ") + e["name"].get<std::string>();
+        std::cout << fmt::format("backup {} completed: {} volume snapshot of instance {} ({}), WAL {} .. {}; snapshots: "
+                                 "{}{}\n",
+                                 b["metadata"]["name"].get<std::string>(),
+                                 st.value("online", true) ? "online" : "offline",
+                                 st["instanceID"]["podName"].get<std::string>(), st.value("targetReason", ""),
+                                 st.value("beginLSN", ""), st.value("endLSN", ""), elements,
+                                 st.value("online", true)
+                                     ? std::string()
+                                     : fmt::format("; instance fenced for {}", FormatDuration(st.value("fenceSeconds", 0.0))));
+        if (st.contains("warning")) std::fprintf(stderr, "pgvault: warning: %s\n", st["warning"].get<std::string>().c_str());
+      }
     } else if (backup_cmd->parsed()) {
+      if (!backup_online.empty() || !snap_backup.name.empty() || snap_backup.fence_primary)
+        throw UsageError("--online, --name and --fence-primary are for --method volumeSnapshot");
+      if (!snap_backup.cluster.empty() || (backup.pgdata.empty() && !config_path.empty())) {
+        // A repository backup of the cluster's target instance.
+        if (!backup.pgdata.empty() || !backup.conninfo.empty())
+          throw UsageError("--cluster picks the instance itself: drop --pgdata and --pg");
+        ClusterConfig config = LoadClusterConfig(config_path);
+        const ClusterSpec& cluster = config.Cluster(snap_backup.cluster);
+        auto catalog = Catalog::Open(state_dir);
+        auto statuses = ProbeCluster(cluster);
+        for (auto& st : statuses)
+          if (catalog->LoadFence(st.name)) st.fenced = true;
+        BackupTargetChoice choice =
+            ChooseBackupTarget(statuses, snap_backup.target.empty() ? cluster.backup.target : snap_backup.target);
+        const InstanceSpec& instance = cluster.Instance(choice.instance);
+        spdlog::info("{}", choice.reason);
+        backup.pgdata = instance.pgdata;
+        backup.conninfo = instance.conninfo;
+        if (backup.repo.empty()) backup.repo = cluster.repository;
+        if (backup.repo.empty())
+          throw UsageError(fmt::format("cluster {} has no spec.repository: set it or pass --repo", cluster.name));
+      } else if (!snap_backup.target.empty()) {
+        throw UsageError("--target chooses among a cluster's instances: give --config and --cluster");
+      }
+      if (backup.repo.empty()) throw UsageError("--repo is required (or PGVAULT_REPO, or --cluster with --config)");
+      if (backup.pgdata.empty() || backup.conninfo.empty())
+        throw UsageError("--pgdata and --pg are required (or --cluster with --config)");
       backup.fast_checkpoint = checkpoint == "fast";
       backup.progress = progress && !backup_json;
       BackupManifest m = RunBackup(backup);
@@ -240,7 +390,30 @@ int main(int argc, char** argv) {
       std::cout << RenderBackupList(list_repo, list_json);
     } else if (info_cmd->parsed()) {
       std::cout << RenderInfo(info_repo, info_backup, info_json);
+    } else if (restore_cmd->parsed() && !snap_restore.snapshot.empty()) {
+      if (restore.delta || restore.force || restore.backup != "latest")
+        throw UsageError("--delta, --force and --backup do not apply to --from-snapshot");
+      snap_restore.config_path = config_path;
+      snap_restore.state_dir = state_dir;
+      snap_restore.target = restore.target;
+      snap_restore.tablespace_map = restore.tablespace_map;
+      snap_restore.repo = restore.repo;
+      snap_restore.recovery = restore.recovery;
+      SnapshotRestoreResult r = RunSnapshotRestore(snap_restore);
+      if (restore_json) {
+        std::cout << json{{"backup", r.backup}, {"target", restore.target}, {"method", r.method},
+                          {"online", r.online}, {"recovery", r.recovery}, {"duration_seconds", r.seconds}}
+                         .dump(2)
+                  << "\n";
+      } else {
+        std::cout << fmt::format("restored snapshot backup {} into {} ({}) in {}\nstart it with: pg_ctl -D {} start; "
+                                 "it {}\n",
+                                 r.backup, restore.target, r.method, FormatDuration(r.seconds), restore.target,
+                                 r.recovery);
+      }
     } else if (restore_cmd->parsed()) {
+      if (!snap_restore.wal_target.empty()) throw UsageError("--wal-target is for --from-snapshot");
+      if (restore.repo.empty()) throw UsageError("--repo is required (or PGVAULT_REPO)");
       restore.progress = progress && !restore_json;
       RestoreResult r = RunRestore(restore);
       if (restore_json) {
@@ -283,6 +456,26 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pgvault: error: wal-fetch %s: %s\n", wal_fetch.name.c_str(), e.what());
         return kExitAbortRecovery;
       }
+    } else if (fence_on_cmd->parsed() || fence_off_cmd->parsed()) {
+      fence.config_path = config_path;
+      fence.state_dir = state_dir;
+      fence.on = fence_on_cmd->parsed();
+      std::cout << RunFence(fence) << "\n";
+    } else if (get_cmd->parsed()) {
+      get.config_path = config_path;
+      get.state_dir = state_dir;
+      if (get_json) get.output = "json";
+      std::cout << RunGet(get);
+    } else if (describe_cmd->parsed()) {
+      describe.state_dir = state_dir;
+      std::cout << RunDescribe(describe);
+    } else if (status_cmd->parsed()) {
+      status.config_path = config_path;
+      status.state_dir = state_dir;
+      std::cout << RenderStatus(status);
+    } else if (delete_backup_cmd->parsed()) {
+      delete_backup.state_dir = state_dir;
+      std::cout << RunDeleteBackup(delete_backup);
     } else if (verify_cmd->parsed()) {
       verify.progress = progress && !verify_json;
       VerifyResult r = RunVerify(verify);
@@ -307,6 +500,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "pgvault: error: %s\n", e.what());
     return kExitUsage;
+  } catch (const InterruptedError& e) {
+    std::fprintf(stderr, "pgvault: error: %s\n", e.what());
+    return 128 + e.signal();
   } catch (const UsageError& e) {
     std::fprintf(stderr, "pgvault: error: %s\n", e.what());
     return kExitUsage;

@@ -72,13 +72,15 @@ std::unique_ptr<PgCluster> PgCluster::Adopt(const std::string& datadir) {
 }
 
 std::unique_ptr<PgCluster> PgCluster::CreateStandby(PgCluster& primary, const std::string& datadir,
-                                                    const std::vector<std::string>& tablespace_mapping) {
+                                                    const std::vector<std::string>& tablespace_mapping,
+                                                    const std::vector<std::string>& extra_args) {
   auto pg = std::unique_ptr<PgCluster>(new PgCluster(datadir, FreePort()));
   std::string slot = "standby_" + std::to_string(pg->port_);
   primary.Exec("SELECT pg_create_physical_replication_slot('" + slot + "')");
   std::vector<std::string> args = {PgBin("pg_basebackup"), "-h", "127.0.0.1", "-p", std::to_string(primary.port()),
                                    "-U", "postgres", "-D", datadir, "-R", "-S", slot, "-X", "stream", "-c", "fast"};
   for (const auto& m : tablespace_mapping) args.push_back("--tablespace-mapping=" + m);
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   RunAsPostgresOk(args);
   pg->socket_dir_ = datadir + ".sock";
   std::filesystem::create_directories(pg->socket_dir_);

@@ -26,8 +26,10 @@ class PgCluster {
   // A streaming standby of `primary` (pg_basebackup -R), started.
   // `tablespace_mapping`: "OLDDIR=NEWDIR" entries (a standby on the same host
   // needs its own tablespace directories).
+  // `extra_args`: more pg_basebackup arguments (e.g. "--waldir=DIR").
   static std::unique_ptr<PgCluster> CreateStandby(PgCluster& primary, const std::string& datadir,
-                                                  const std::vector<std::string>& tablespace_mapping = {});
+                                                  const std::vector<std::string>& tablespace_mapping = {},
+                                                  const std::vector<std::string>& extra_args = {});
   ~PgCluster();
 
   void Start();

@@ -1,0 +1,93 @@
+// The cluster definition: which PostgreSQL instances make up a cluster, where
+// their volumes are, how to stop and start them, and how backups of it are
+// taken (CloudNativePG's Cluster.spec.backup). Read from a multi-document YAML
+// file (--config / PGVAULT_CONFIG); the declarative API stores the same
+// documents.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pgvault {
+
+inline constexpr const char* kClusterApiVersion = "pgvault.io/v1";
+inline constexpr const char* kSnapshotApiVersion = "snapshot.storage.k8s.io/v1";
+
+struct InstanceSpec {
+  std::string name;
+  std::string conninfo;
+  std::string pgdata;
+  std::string wal_dir;                              // "" = pg_wal inside pgdata
+  std::map<std::string, std::string> tablespaces;  // tablespace name -> directory
+  std::string os_user = "postgres";                 // pg_ctl runs as this user
+  std::string systemd_unit;                         // when set: systemctl stop/start instead of pg_ctl
+  std::string pg_bin_dir;                           // "" = /usr/lib/postgresql/<PG_VERSION>/bin
+  std::string log_file;                             // pg_ctl -l; "" = <pgdata>/log/pgvault-pg_ctl.log
+  // Seconds to wait for the instance to stop, and after a start to accept
+  // connections and (a standby) to stream again.
+  int stop_timeout_seconds = 120;
+  int start_timeout_seconds = 300;
+};
+
+struct OnlineConfiguration {
+  bool wait_for_archive = true;       // pg_backup_stop(wait_for_archive)
+  bool immediate_checkpoint = false;  // pg_backup_start(fast)
+};
+
+struct VolumeSnapshotConfiguration {
+  bool configured = false;  // spec.backup.volumeSnapshot is present
+  std::string class_name;
+  std::string wal_class_name;                                // "" = class_name
+  std::map<std::string, std::string> tablespace_class_name;  // missing = class_name
+  bool online = true;
+  OnlineConfiguration online_configuration;
+  std::map<std::string, std::string> labels, annotations;
+};
+
+struct BackupConfiguration {
+  std::string target = "prefer-standby";  // or "primary"
+  VolumeSnapshotConfiguration volume_snapshot;
+};
+
+struct ClusterSpec {
+  std::string name;
+  std::string repository;  // "" = none (snapshots only)
+  std::vector<InstanceSpec> instances;
+  BackupConfiguration backup;
+  nlohmann::json manifest;  // the document as given, recorded with each snapshot
+
+  const InstanceSpec& Instance(const std::string& name) const;  // throws naming the known ones
+};
+
+struct VolumeSnapshotClass {
+  std::string name;
+  std::string driver;                  // btrfs | reflink (lvm, zfs, csi: later)
+  std::string deletion_policy = "Delete";  // Delete | Retain
+  std::map<std::string, std::string> parameters;
+  bool is_default = false;  // annotation snapshot.storage.kubernetes.io/is-default-class: "true"
+  nlohmann::json manifest;
+};
+
+struct ClusterConfig {
+  std::string origin;  // the file
+  std::vector<ClusterSpec> clusters;
+  std::vector<VolumeSnapshotClass> classes;
+
+  // `name` "" picks the only cluster; errors name the known clusters.
+  const ClusterSpec& Cluster(const std::string& name) const;
+  // The class called `name`; "" the default class (the only one, or the one
+  // annotated as default).
+  const VolumeSnapshotClass& SnapshotClass(const std::string& name) const;
+  // The cluster an instance belongs to; throws when no cluster has it.
+  const ClusterSpec& ClusterOfInstance(const std::string& instance) const;
+};
+
+ClusterConfig ParseClusterConfig(const std::string& yaml_text, const std::string& origin);
+// Reads `path`; the error names the file and PGVAULT_CONFIG when it is missing.
+ClusterConfig LoadClusterConfig(const std::string& path);
+
+}  // namespace pgvault

@@ -1,0 +1,132 @@
+#include "cluster/fencing.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cluster/instance_control.h"
+#include "core/error.h"
+#include "core/timestamp.h"
+
+namespace pgvault {
+namespace {
+
+std::string HostName() {
+  char buf[256] = {0};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// Field 22 of /proc/PID/stat: the process start time in clock ticks since boot.
+uint64_t ProcessStartTicks(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i)
+    if (i == 22) return std::stoull(field);
+  return 0;
+}
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+bool FenceOwnerAlive(const FenceRecord& f) {
+  if (f.owner_pid == 0) return true;
+  if (f.owner_host != HostName()) return true;  // cannot tell: assume held
+  uint64_t start = ProcessStartTicks(static_cast<pid_t>(f.owner_pid));
+  return start != 0 && start == f.owner_start;
+}
+
+std::string DescribeFence(const FenceRecord& f) {
+  if (f.owner_pid == 0) return fmt::format("fenced by 'pgvault fence on' since {}", f.since);
+  if (FenceOwnerAlive(f))
+    return fmt::format("fenced by pgvault pid {} on {} ({}) since {}", f.owner_pid, f.owner_host, f.reason, f.since);
+  return fmt::format("fenced since {} by pgvault pid {} ({}), which is no longer running: the instance stays stopped "
+                     "until 'pgvault fence off {}'",
+                     f.since, f.owner_pid, f.reason, f.instance);
+}
+
+void FenceInstance(Catalog& catalog, const ClusterSpec& cluster, const InstanceSpec& instance,
+                   const std::string& reason, bool owned, const std::string& event_kind,
+                   const std::string& event_object) {
+  FenceRecord f;
+  f.cluster = cluster.name;
+  f.instance = instance.name;
+  f.reason = reason;
+  f.since = FormatTimestamp(std::chrono::system_clock::now());
+  f.owner_host = HostName();
+  if (owned) {
+    f.owner_pid = ::getpid();
+    f.owner_start = ProcessStartTicks(::getpid());
+  }
+  if (auto existing = catalog.AddFence(f))
+    throw Error(fmt::format("instance {} is already {}", instance.name, DescribeFence(*existing)));
+  std::string message = fmt::format("Fencing instance {}", instance.name);
+  catalog.AddEvent(event_kind, event_object, "Normal", "FencePod", message);
+  if (event_kind != "Instance") catalog.AddEvent("Instance", instance.name, "Normal", "FencePod", message);
+  spdlog::info("{} ({})", message, reason);
+  try {
+    StopInstance(instance);
+  } catch (const std::exception& e) {
+    spdlog::error("stopping instance {} failed: {}; starting it again", instance.name, e.what());
+    try {
+      StartInstance(instance, false);
+      catalog.RemoveFence(instance.name);
+      catalog.AddEvent(event_kind, event_object, "Warning", "UnfencePod",
+                       fmt::format("Unfencing instance {} after a failed stop", instance.name));
+    } catch (const std::exception& again) {
+      spdlog::error("instance {} could not be started again ({}); it stays fenced: check it, then run "
+                    "'pgvault fence off {}'",
+                    instance.name, again.what(), instance.name);
+    }
+    throw;
+  }
+}
+
+void UnfenceInstance(Catalog& catalog, const InstanceSpec& instance, bool interruptible,
+                     const std::string& event_kind, const std::string& event_object) {
+  StartInstance(instance, interruptible);
+  catalog.RemoveFence(instance.name);
+  std::string message = fmt::format("Unfencing instance {}", instance.name);
+  catalog.AddEvent(event_kind, event_object, "Normal", "UnfencePod", message);
+  if (event_kind != "Instance") catalog.AddEvent("Instance", instance.name, "Normal", "UnfencePod", message);
+  spdlog::info("{}", message);
+}
+
+FenceGuard::FenceGuard(Catalog& catalog, const ClusterSpec& cluster, const InstanceSpec& instance,
+                       const std::string& reason, const std::string& event_kind, const std::string& event_object)
+    : catalog_(catalog), instance_(instance), event_kind_(event_kind), event_object_(event_object) {
+  started_ = Now();
+  FenceInstance(catalog, cluster, instance, reason, true, event_kind, event_object);
+}
+
+FenceGuard::~FenceGuard() {
+  if (!active_) return;
+  try {
+    Unfence();
+  } catch (const std::exception& e) {
+    spdlog::error("could not bring instance {} back: {}; it stays fenced: fix it, then run 'pgvault fence off {}'",
+                  instance_.name, e.what(), instance_.name);
+  }
+}
+
+void FenceGuard::Unfence() {
+  if (!active_) return;
+  active_ = false;
+  // Never interruptible: a second Ctrl-C must not leave the instance down.
+  UnfenceInstance(catalog_, instance_, false, event_kind_, event_object_);
+  fence_seconds_ = Now() - started_;
+}
+
+}  // namespace pgvault
