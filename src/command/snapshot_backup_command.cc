@@ -210,6 +210,9 @@ void SnapshotBackup::RunHot() {
     throw Error(fmt::format("cannot create a temporary replication slot on {} ({}): raise max_replication_slots",
                             conn.server(), e.what()));
   }
+  if (!fast_ && !in_recovery)
+    spdlog::info("pg_backup_start waits for a spread checkpoint (onlineConfiguration.immediateCheckpoint: false); "
+                 "--checkpoint fast makes it immediate");
   begin_lsn_ = conn.QueryValue("SELECT pg_backup_start($1, $2)::text", {name_, fast_ ? "true" : "false"});
   backup_["status"]["phase"] = "running";
   Save();

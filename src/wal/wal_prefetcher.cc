@@ -212,7 +212,6 @@ void RunWalPrefetcher(const PrefetchOptions& o) {
         in_flight.insert(name);
         queue.push_back(name);
       }
-      if (!in_flight.empty()) last_activity = now;
     }
     wake.notify_all();
     if (Clock::now() - last_activity > kIdleExit) break;

@@ -277,7 +277,8 @@ TEST(VolumeSnapshot, TargetSelectionAmongStandbysAndFallbackToThePrimary) {
   std::string config = WriteClusterFile(tmp / "cluster.yaml",
                                         {{"pg-a", lagging.get(), ""}, {"pg-primary", primary.get(), ""},
                                          {"pg-b", current.get(), ""}},
-                                        "    volumeSnapshot: {className: btrfs-local}\n");
+                                        "    volumeSnapshot:\n      className: btrfs-local\n"
+                                        "      onlineConfiguration: {immediateCheckpoint: true}\n");
   std::vector<std::string> g = {"--config", config, "--state-dir", tmp / "state"};
   auto with = [&](std::vector<std::string> args) {
     args.insert(args.begin(), g.begin(), g.end());
@@ -320,7 +321,9 @@ TEST(VolumeSnapshot, HotSnapshotOfThePrimaryRestoresToATargetTime) {
   primary->Exec("CREATE TABLE marker (id int PRIMARY KEY)");
   WaitForArchived(*primary);
   std::string config = WriteClusterFile(tmp / "cluster.yaml", {{"pg-1", primary.get(), ""}},
-                                        "    target: primary\n    volumeSnapshot: {className: btrfs-local}\n", repo);
+                                        "    target: primary\n    volumeSnapshot:\n      className: btrfs-local\n"
+                                        "      onlineConfiguration: {immediateCheckpoint: true}\n",
+                                        repo);
   auto load = primary->StartPgbenchLoad(30, 2);
   std::this_thread::sleep_for(std::chrono::seconds(2));
   json b = PgvaultJson({"--config", config, "--state-dir", tmp / "state", "backup", "--method", "volumeSnapshot",
@@ -384,7 +387,7 @@ TEST(VolumeSnapshot, ReflinkOnXfsColdAndHot) {
   primary->Exec("INSERT INTO marker VALUES (2)");
   long before_hot = HistoryCount(*primary);
   json hot = PgvaultJson(with({"backup", "--method", "volumeSnapshot", "--name", "hot1", "--online=true",
-                               "--target", "primary"}));
+                               "--target", "primary", "--checkpoint", "fast"}));
   long after_hot = HistoryCount(*primary);
   EXPECT_EQ(hot["status"]["instanceID"]["podName"], "x-1");
   primary->Exec("INSERT INTO marker VALUES (3)");
