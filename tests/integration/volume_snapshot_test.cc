@@ -124,9 +124,12 @@ std::vector<std::string> ArchivingConf(const std::string& repo) {
 TEST(VolumeSnapshot, ColdPreferStandbyFencesTheStandbyAndRestores) {
   SKIP_UNLESS_SNAPSHOTS();
   TempDir tmp;
+  // Three filesystems: the primary's, the standby's data, the standby's pg_wal.
+  auto pvol = LoopVolume::Create("btrfs", tmp / "p.img", tmp / "pvol");
   auto vol = LoopVolume::Create("btrfs", tmp / "btrfs.img", tmp / "mnt");
-  std::string pdata = vol->CreateVolume("primary"), sdata = vol->CreateVolume("standby"),
-              swal = vol->CreateVolume("standby-wal");
+  auto wvol = LoopVolume::Create("btrfs", tmp / "w.img", tmp / "wvol");
+  std::string pdata = pvol->CreateVolume("primary"), sdata = vol->CreateVolume("standby"),
+              swal = wvol->CreateVolume("pg_wal");
   auto primary = PgCluster::Create(pdata);
   primary->Start();
   BuildDataset(*primary, 10, 16, "");
@@ -246,7 +249,7 @@ TEST(VolumeSnapshot, ColdPreferStandbyFencesTheStandbyAndRestores) {
   RunResult del = Pgvault(with({"delete", "backup", "echo-postgresql-on-demand-backup-01"}));
   EXPECT_EQ(del.exit_code, 0) << del.err;
   EXPECT_FALSE(std::filesystem::exists(vol->mount_point() + "/.snapshots/echo-postgresql-on-demand-backup-01"));
-  EXPECT_FALSE(std::filesystem::exists(vol->mount_point() + "/.snapshots/echo-postgresql-on-demand-backup-01-wal"));
+  EXPECT_FALSE(std::filesystem::exists(wvol->mount_point() + "/.snapshots/echo-postgresql-on-demand-backup-01-wal"));
   EXPECT_FALSE(std::filesystem::exists(vol->mount_point() + "/.snapshots/echo-postgresql-on-demand-backup-01.json"));
   EXPECT_EQ(PgvaultJson(with({"get", "volumesnapshot", "-o", "json"}))["items"].size(), 0u);
 }
