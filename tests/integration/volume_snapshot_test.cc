@@ -33,6 +33,7 @@ struct Member {
   std::string name;
   PgCluster* pg;
   std::string wal_dir;
+  std::string tablespace = {};  // "NAME: DIR" when the instance has one
 };
 
 // A cluster file for `members`, with `backup` as the spec.backup block (YAML,
@@ -49,6 +50,7 @@ std::string WriteClusterFile(const std::string& path, const std::vector<Member>&
         << "      pgdata: " << m.pg->datadir() << "\n"
         << "      logFile: " << m.pg->LogPath() << "\n";
     if (!m.wal_dir.empty()) out << "      walDir: " << m.wal_dir << "\n";
+    if (!m.tablespace.empty()) out << "      tablespaces: {" << m.tablespace << "}\n";
   }
   out << "  backup:\n" << backup;
   out << "---\napiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshotClass\nmetadata: {name: btrfs-local}\n"
@@ -366,13 +368,17 @@ TEST(VolumeSnapshot, ReflinkOnXfsColdAndHot) {
   RunAsPostgresOk({PGVAULT_BINARY, "repo", "init", "--repo", repo});
   auto primary = PgCluster::Create(vol->CreateVolume("primary"), ArchivingConf(repo));
   primary->Start();
-  BuildDataset(*primary, 5, 8, "");
+  // A tablespace on a volume of its own (here: a directory of the same XFS).
+  std::string ts_primary = vol->CreateDirectory("ts1-primary"), ts_standby = vol->CreateDirectory("ts1-standby");
+  BuildDataset(*primary, 5, 8, ts_primary);
   primary->Exec("CREATE TABLE marker (id int PRIMARY KEY)");
   WaitForArchived(*primary);
-  auto standby = PgCluster::CreateStandby(*primary, vol->CreateVolume("standby"));
+  auto standby = PgCluster::CreateStandby(*primary, vol->CreateVolume("standby"), {ts_primary + "=" + ts_standby});
   primary->WaitForReplay(*standby);
-  auto static_sums = StaticChecksums(*primary, false);
-  std::string config = WriteClusterFile(tmp / "cluster.yaml", {{"x-1", primary.get(), ""}, {"x-2", standby.get(), ""}},
+  auto static_sums = StaticChecksums(*primary, true);
+  std::string config = WriteClusterFile(tmp / "cluster.yaml",
+                                        {{"x-1", primary.get(), "", "ts1: " + ts_primary},
+                                         {"x-2", standby.get(), "", "ts1: " + ts_standby}},
                                         "    volumeSnapshot: {className: xfs-reflink, online: false}\n", repo);
   std::vector<std::string> g = {"--config", config, "--state-dir", tmp / "state"};
   auto with = [&](std::vector<std::string> args) {
@@ -387,6 +393,8 @@ TEST(VolumeSnapshot, ReflinkOnXfsColdAndHot) {
   json cold = PgvaultJson(with({"backup", "--method", "volumeSnapshot", "--name", "cold1"}));
   long after_cold = HistoryCount(*primary);
   EXPECT_EQ(cold["status"]["instanceID"]["podName"], "x-2");
+  ASSERT_EQ(cold["status"]["snapshotBackupStatus"]["elements"].size(), 2u);
+  EXPECT_EQ(cold["status"]["snapshotBackupStatus"]["elements"][1]["name"], "cold1-tbs-ts1");
   primary->Exec("INSERT INTO marker VALUES (2)");
   long before_hot = HistoryCount(*primary);
   json hot = PgvaultJson(with({"backup", "--method", "volumeSnapshot", "--name", "hot1", "--online=true",
@@ -399,17 +407,21 @@ TEST(VolumeSnapshot, ReflinkOnXfsColdAndHot) {
   WaitForArchived(*primary);
   auto history = HistoryRows(*primary);
   {
-    json r = PgvaultJson(with({"restore", "--from-snapshot", "cold1", "--target", vol->mount_point() + "/rc"}));
+    json r = PgvaultJson(with({"restore", "--from-snapshot", "cold1", "--target", vol->mount_point() + "/rc",
+                               "--tablespace-map", "ts1=" + vol->mount_point() + "/rc-ts1"}));
     EXPECT_EQ(r["method"], "reflink");
     auto restored = PgCluster::Adopt(vol->mount_point() + "/rc");
     restored->Start();
     WaitUntilPromoted(*restored);
     EXPECT_EQ(Markers(*restored), "1");
     ExpectPgbenchConsistentWith(*restored, history, before_cold, after_cold);
-    EXPECT_EQ(StaticChecksums(*restored, false), static_sums);
+    EXPECT_EQ(StaticChecksums(*restored, true), static_sums);
+    EXPECT_EQ(restored->Value("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'ts1'"),
+              vol->mount_point() + "/rc-ts1");
     ExpectAmcheckAndChecksumsClean(*restored);
   }
   {
+    // The tablespace goes to the default place, <target>-tbs-<name>.
     json r = PgvaultJson(with({"restore", "--from-snapshot", "hot1", "--target", vol->mount_point() + "/rh"}));
     EXPECT_NE(r["recovery"].get<std::string>().find("end of the backup"), std::string::npos) << r.dump();
     std::ofstream(vol->mount_point() + "/rh/postgresql.auto.conf", std::ios::app) << "archive_mode = off\n";
@@ -418,7 +430,9 @@ TEST(VolumeSnapshot, ReflinkOnXfsColdAndHot) {
     WaitUntilPromoted(*restored);
     EXPECT_EQ(Markers(*restored), "1,2");
     ExpectPgbenchConsistentWith(*restored, history, before_hot, after_hot);
-    EXPECT_EQ(StaticChecksums(*restored, false), static_sums);
+    EXPECT_EQ(StaticChecksums(*restored, true), static_sums);
+    EXPECT_EQ(restored->Value("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'ts1'"),
+              vol->mount_point() + "/rh-tbs-ts1");
     ExpectAmcheckAndChecksumsClean(*restored);
   }
 }
