@@ -247,6 +247,27 @@ TEST(VolumeSnapshot, ColdPreferStandbyFencesTheStandbyAndRestores) {
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.err.find("not empty"), std::string::npos) << again.err;
 
+  // A hot snapshot of the standby with its WAL volume restores without any
+  // WAL archive: backup_label from the metadata, the WAL volume snapshotted
+  // after pg_backup_stop holds everything up to the backup's end.
+  {
+    primary->Exec("INSERT INTO marker VALUES (3, 'before the hot backup')");
+    primary->WaitForReplay(*standby);
+    json hot = PgvaultJson(with({"backup", "--method", "volumeSnapshot", "--name", "hot-standby", "--online=true",
+                                 "--checkpoint", "fast"}));
+    EXPECT_EQ(hot["status"]["instanceID"]["podName"], "echo-postgresql-2");
+    json r = PgvaultJson(with({"restore", "--from-snapshot", "hot-standby-wal", "--target", tmp / "r4"}));
+    EXPECT_NE(r["recovery"].get<std::string>().find("WAL volume"), std::string::npos) << r.dump();
+    EXPECT_FALSE(std::filesystem::exists(tmp / "r4/recovery.signal"));
+    EXPECT_TRUE(std::filesystem::exists(tmp / "r4/backup_label"));
+    auto restored = PgCluster::Adopt(tmp / "r4");
+    restored->Start();
+    WaitUntilPromoted(*restored);
+    EXPECT_EQ(Markers(*restored), "1,2,3");
+    ExpectAmcheckAndChecksumsClean(*restored);
+    ASSERT_EQ(Pgvault(with({"delete", "backup", "hot-standby"})).exit_code, 0);
+  }
+
   // delete backup removes the snapshots and their records.
   RunResult del = Pgvault(with({"delete", "backup", "echo-postgresql-on-demand-backup-01"}));
   EXPECT_EQ(del.exit_code, 0) << del.err;
@@ -293,6 +314,12 @@ TEST(VolumeSnapshot, TargetSelectionAmongStandbysAndFallbackToThePrimary) {
   EXPECT_EQ(hot["status"]["instanceID"]["podName"], "pg-b") << hot["status"]["targetReason"];
   EXPECT_EQ(hot["status"]["online"], true);
   EXPECT_NE(hot["status"]["backupLabelFile"].get<std::string>().find("BACKUP FROM: standby"), std::string::npos);
+  // That hot snapshot has no WAL volume and the cluster no WAL archive: its
+  // restore is refused before anything is written.
+  RunResult no_archive = Pgvault(with({"restore", "--from-snapshot", "b1", "--target", tmp / "r1"}));
+  EXPECT_NE(no_archive.exit_code, 0);
+  EXPECT_NE(no_archive.err.find("needs the WAL archive"), std::string::npos) << no_archive.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "r1"));
   // The backup's target can be overridden.
   json on_primary = PgvaultJson(with({"backup", "--method", "volumeSnapshot", "--name", "b2", "--target", "primary"}));
   EXPECT_EQ(on_primary["status"]["instanceID"]["podName"], "pg-primary");
