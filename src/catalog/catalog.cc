@@ -79,7 +79,8 @@ class Statement {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw Error(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+    throw Error(fmt::format("catalog {}: {} (in: {})", sqlite3_db_filename(db_, "main"), sqlite3_errmsg(db_),
+                            sqlite3_sql(stmt_)));
   }
   std::string Text(int col) {
     auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));

@@ -309,13 +309,15 @@ int main(int argc, char** argv) {
 
   try {
     SetupLogging(log_level);
-    InstallInterruptHandlers();
     bool progress = !no_progress;
     if (state_dir.empty()) state_dir = DefaultStateDirectory();
     if (init_cmd->parsed()) {
       RunRepoInit(init);
       std::printf("initialized pgvault repository at %s\n", init.repo.c_str());
     } else if (backup_cmd->parsed() && backup_method == "volumeSnapshot") {
+      // Only commands that must undo what they did (unfence) catch signals;
+      // every other command keeps the default: a signal ends it at once.
+      InstallInterruptHandlers();
       snap_backup.config_path = config_path;
       snap_backup.state_dir = state_dir;
       snap_backup.online = ParseBoolOption("--online", backup_online);
@@ -457,6 +459,7 @@ int main(int argc, char** argv) {
         return kExitAbortRecovery;
       }
     } else if (fence_on_cmd->parsed() || fence_off_cmd->parsed()) {
+      InstallInterruptHandlers();
       fence.config_path = config_path;
       fence.state_dir = state_dir;
       fence.on = fence_on_cmd->parsed();

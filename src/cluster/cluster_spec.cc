@@ -52,7 +52,10 @@ InstanceSpec ReadInstance(FieldReader& r) {
   i.wal_dir = r.OptionalString("walDir").value_or("");
   CheckAbsolute(r, "walDir", i.wal_dir);
   i.tablespaces = r.StringMap("tablespaces");
-  for (const auto& [name, dir] : i.tablespaces) CheckAbsolute(r, "tablespaces." + name, dir);
+  for (const auto& [name, dir] : i.tablespaces) {
+    CheckName(r, "tablespaces", name);  // it becomes part of a snapshot name
+    CheckAbsolute(r, "tablespaces." + name, dir);
+  }
   i.os_user = r.OptionalString("osUser").value_or("postgres");
   i.systemd_unit = r.OptionalString("systemdUnit").value_or("");
   i.pg_bin_dir = r.OptionalString("pgBinDir").value_or("");

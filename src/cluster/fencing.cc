@@ -3,37 +3,18 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cluster/instance_control.h"
 #include "core/error.h"
+#include "core/process_identity.h"
 #include "core/timestamp.h"
 
 namespace pgvault {
 namespace {
-
-std::string HostName() {
-  char buf[256] = {0};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
-// Field 22 of /proc/PID/stat: the process start time in clock ticks since boot.
-uint64_t ProcessStartTicks(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i)
-    if (i == 22) return std::stoull(field);
-  return 0;
-}
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -42,10 +23,8 @@ double Now() {
 }  // namespace
 
 bool FenceOwnerAlive(const FenceRecord& f) {
-  if (f.owner_pid == 0) return true;
-  if (f.owner_host != HostName()) return true;  // cannot tell: assume held
-  uint64_t start = ProcessStartTicks(static_cast<pid_t>(f.owner_pid));
-  return start != 0 && start == f.owner_start;
+  if (f.owner_pid == 0) return true;  // `fence on`: held until `fence off`
+  return ProcessAlive(ProcessIdentity{f.owner_host, f.owner_pid, f.owner_start});
 }
 
 std::string DescribeFence(const FenceRecord& f) {
@@ -67,8 +46,9 @@ void FenceInstance(Catalog& catalog, const ClusterSpec& cluster, const InstanceS
   f.since = FormatTimestamp(std::chrono::system_clock::now());
   f.owner_host = HostName();
   if (owned) {
-    f.owner_pid = ::getpid();
-    f.owner_start = ProcessStartTicks(::getpid());
+    ProcessIdentity me = CurrentProcess();
+    f.owner_pid = me.pid;
+    f.owner_start = me.start_ticks;
   }
   if (auto existing = catalog.AddFence(f))
     throw Error(fmt::format("instance {} is already {}", instance.name, DescribeFence(*existing)));
@@ -81,6 +61,11 @@ void FenceInstance(Catalog& catalog, const ClusterSpec& cluster, const InstanceS
   } catch (const std::exception& e) {
     spdlog::error("stopping instance {} failed: {}; starting it again", instance.name, e.what());
     try {
+      // pg_ctl gives up waiting while the shutdown goes on: let it finish
+      // (or not) before starting, or the start would find it still running.
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(instance.stop_timeout_seconds);
+      while (InstanceRunning(instance) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
       StartInstance(instance, false);
       catalog.RemoveFence(instance.name);
       catalog.AddEvent(event_kind, event_object, "Warning", "UnfencePod",

@@ -73,7 +73,7 @@ std::string PgTool(const InstanceSpec& i, const std::string& tool) {
 
 bool InstanceRunning(const InstanceSpec& i) {
   if (!i.systemd_unit.empty()) {
-    auto r = RunCommand({"systemctl", "is-active", "--quiet", i.systemd_unit});
+    auto r = RunCommand({"systemctl", "--no-ask-password", "is-active", "--quiet", i.systemd_unit});
     return r.ok();
   }
   auto r = RunAsInstanceUser(i, {PgTool(i, "pg_ctl"), "-D", i.pgdata, "status"});
@@ -86,7 +86,7 @@ void StopInstance(const InstanceSpec& i) {
   CommandResult r;
   std::vector<std::string> argv;
   if (!i.systemd_unit.empty()) {
-    argv = {"systemctl", "stop", i.systemd_unit};
+    argv = {"systemctl", "--no-ask-password", "stop", i.systemd_unit};
     r = RunCommand(argv);
   } else {
     if (!InstanceRunning(i)) {
@@ -116,7 +116,7 @@ void StartInstance(const InstanceSpec& i, bool interruptible) {
     std::vector<std::string> argv;
     CommandResult r;
     if (!i.systemd_unit.empty()) {
-      argv = {"systemctl", "start", i.systemd_unit};
+      argv = {"systemctl", "--no-ask-password", "start", i.systemd_unit};
       r = RunCommand(argv);
     } else {
       std::string log = i.log_file;

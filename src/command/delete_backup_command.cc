@@ -2,11 +2,15 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "catalog/backup_lifecycle.h"
 #include "catalog/catalog.h"
 #include "core/error.h"
+#include "core/posix_io.h"
 #include "snapshot/snapshot_driver.h"
 #include "snapshot/snapshot_record.h"
 
@@ -18,23 +22,36 @@ std::string RunDeleteBackup(const DeleteBackupOptions& o) {
   if (!backup)
     throw Error(fmt::format("no backup named {} in the catalog {} (pgvault get backup lists them)", o.name,
                             catalog->path()));
+  FailAbandonedBackups(*catalog);
+  backup = catalog->LoadBackup(o.name);
   std::string phase = (*backup)["status"].value("phase", "");
-  if (phase != "completed" && phase != "failed") {
-    // A backup in progress owns its snapshots; refuse unless its process is gone.
-    throw Error(fmt::format("backup {} is {}: wait for it to end before deleting it", o.name, phase));
-  }
+  if (!BackupPhaseTerminal(phase))
+    throw Error(fmt::format("backup {} is {} (pgvault pid {} runs it): wait for it to end before deleting it", o.name,
+                            phase, (*backup)["status"].value("/owner/pid"_json_pointer, int64_t{0})));
   int deleted = 0, retained = 0;
+  auto remove = [&](const std::string& driver, const std::string& path) {
+    // The record first: a snapshot without its record is not a backup.
+    if (::unlink(SnapshotRecordPath(path).c_str()) != 0 && errno != ENOENT)
+      throw Error(fmt::format("cannot remove {}: {}", SnapshotRecordPath(path), ErrnoText(errno)));
+    MakeSnapshotDriver(driver)->Delete(path);
+  };
   for (const auto& snap : catalog->ListSnapshots()) {
     if (snap["spec"].value("backup", "") != o.name) continue;
     std::string name = snap["metadata"]["name"], path = snap["status"]["path"];
     if (snap["spec"].value("deletionPolicy", "Delete") == "Retain") {
       ++retained;
     } else {
-      MakeSnapshotDriver(snap["spec"]["driver"])->Delete(path);
-      ::unlink(SnapshotRecordPath(path).c_str());
+      remove(snap["spec"]["driver"], path);
       ++deleted;
     }
     catalog->DeleteSnapshot(name);
+  }
+  // A backup that died midway left snapshots without records: its plan names them.
+  for (const auto& p : (*backup)["status"].value("plannedSnapshots", nlohmann::json::array())) {
+    std::string path = p.value("path", "");
+    if (path.empty() || ::access(path.c_str(), F_OK) != 0) continue;
+    remove(p.value("driver", ""), path);
+    ++deleted;
   }
   catalog->DeleteBackup(o.name);
   catalog->AddEvent("Backup", o.name, "Normal", "Deleted",

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "api/yaml_json.h"
+#include "catalog/backup_lifecycle.h"
 #include "catalog/catalog.h"
 #include "core/error.h"
 #include "core/timestamp.h"
@@ -14,6 +15,7 @@ namespace pgvault {
 
 std::string RunDescribe(const DescribeOptions& o) {
   auto catalog = Catalog::Open(o.state_dir);
+  FailAbandonedBackups(*catalog);
   std::string kind = o.kind;
   for (auto& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string text, event_kind;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/yaml_json.h"
+#include "catalog/backup_lifecycle.h"
 #include "catalog/catalog.h"
 #include "cluster/cluster_spec.h"
 #include "core/byte_size.h"
@@ -66,6 +67,7 @@ std::string RunGet(const GetOptions& o) {
   }
 
   auto catalog = Catalog::Open(o.state_dir);
+  FailAbandonedBackups(*catalog);
   if (kind == "volumesnapshot") {
     bool wide = o.output == "wide";
     std::vector<std::string> headers = {"NAME", "READYTOUSE", "SOURCE", "RESTORESIZE", "SNAPSHOTCLASS",

@@ -12,15 +12,18 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "catalog/backup_lifecycle.h"
 #include "catalog/catalog.h"
 #include "cluster/backup_target.h"
 #include "cluster/cluster_spec.h"
 #include "cluster/fencing.h"
 #include "cluster/instance_control.h"
 #include "cluster/instance_status.h"
+#include "core/detached_process.h"
 #include "core/error.h"
 #include "core/interruption.h"
 #include "core/posix_io.h"
+#include "core/process_identity.h"
 #include "core/test_pause.h"
 #include "core/timestamp.h"
 #include "pg/backup_label.h"
@@ -78,6 +81,7 @@ class SnapshotBackup {
   const ClusterSpec* cluster_ = nullptr;
   const InstanceSpec* instance_ = nullptr;
   std::unique_ptr<Catalog> catalog_;
+  UniqueFd cluster_lock_;
   std::string name_;
   bool online_ = true;
   bool fast_ = false;
@@ -90,6 +94,7 @@ class SnapshotBackup {
   std::string major_version_;
   std::string begin_lsn_, end_lsn_, begin_wal_, end_wal_;
   std::string warnings_;
+  std::string unfence_error_;
   double fence_seconds_ = 0;
   double snapshot_seconds_ = 0;
 };
@@ -153,23 +158,35 @@ void SnapshotBackup::PlanElements() {
     elements_.back().tablespace_oid = oid;
   }
 
+  // Everything that can be checked is checked now, before any instance stops.
+  json planned = json::array();
   for (auto& e : elements_) {
     e.driver->CheckVolume(e.volume);
-    std::filesystem::create_directories(std::filesystem::path(e.path).parent_path(), ec);
-    if (ec)
-      throw Error(fmt::format("cannot create the snapshot directory {}: {}",
-                              std::filesystem::path(e.path).parent_path().string(), ec.message()));
+    std::string dir = std::filesystem::path(e.path).parent_path().string();
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw Error(fmt::format("cannot create the snapshot directory {}: {}", dir, ec.message()));
+    e.driver->CheckSnapshotDirectory(e.volume, dir);
     if (::access(e.path.c_str(), F_OK) == 0 || ::access(SnapshotRecordPath(e.path).c_str(), F_OK) == 0)
       throw Error(fmt::format("snapshot {} exists already at {}: choose another backup name", e.name, e.path));
+    if (catalog_->LoadSnapshot(e.name))
+      throw Error(fmt::format("a volume snapshot named {} is in the catalog already: choose another backup name",
+                              e.name));
+    planned.push_back({{"name", e.name}, {"path", e.path}, {"driver", e.driver->name()}});
   }
+  // Recorded so that the snapshots of a backup whose process died can still
+  // be found and removed (pgvault delete backup).
+  backup_["status"]["plannedSnapshots"] = planned;
+  Save();
 }
 
 void SnapshotBackup::CreateSnapshot(Element& e) {
   ThrowIfInterrupted("taking snapshots");
   auto t0 = std::chrono::steady_clock::now();
   e.created_at = Rfc3339(Clock::now());
-  e.created = true;  // even a failed Create may leave something to remove
+  // A driver removes what a failed Create left; marking the element only
+  // afterwards keeps the cleanup from touching a snapshot it did not make.
   e.driver->Create(e.volume, e.path);
+  e.created = true;
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   snapshot_seconds_ += s;
   spdlog::info("snapshot {} of {} ({}) taken in {}", e.name, e.volume, e.driver->name(), FormatDuration(s));
@@ -180,6 +197,7 @@ void SnapshotBackup::RunCold() {
     throw Error(fmt::format("a cold backup (online: false) would stop the primary {} ({}): that is downtime for the "
                             "cluster. Pass --fence-primary to accept it, or take an online backup",
                             instance_->name, choice_.reason));
+  ThrowIfInterrupted("preparing the backup");
   {
     FenceGuard fence(*catalog_, *cluster_, *instance_, "backup " + name_, "Backup", name_);
     backup_["status"]["phase"] = "running";
@@ -190,7 +208,15 @@ void SnapshotBackup::RunCold() {
     for (auto& e : elements_) CreateSnapshot(e);
     backup_["status"]["phase"] = "finalizing";
     Save();
-    fence.Unfence();
+    // The snapshots are cut: they are a good backup even if the instance
+    // does not come back, which is reported after the backup is recorded.
+    try {
+      fence.Unfence();
+    } catch (const std::exception& e) {
+      unfence_error_ = fmt::format("instance {} did not come back after the backup: {}; it stays fenced: fix it, then "
+                                   "run 'pgvault fence off {}'",
+                                   instance_->name, e.what(), instance_->name);
+    }
     fence_seconds_ = fence.fence_seconds();
   }
   begin_lsn_ = end_lsn_ = controldata_["Latest checkpoint's REDO location"];
@@ -216,8 +242,13 @@ void SnapshotBackup::RunHot() {
   begin_lsn_ = conn.QueryValue("SELECT pg_backup_start($1, $2)::text", {name_, fast_ ? "true" : "false"});
   backup_["status"]["phase"] = "running";
   Save();
+  // Tablespaces first, PGDATA (with pg_control) after them: a standby backup
+  // ends at the minRecoveryPoint of the pg_control it copied, which must be
+  // no older than any page in the snapshots.
   for (auto& e : elements_)
-    if (e.type != "PG_WAL") CreateSnapshot(e);
+    if (e.type == "PG_TABLESPACE") CreateSnapshot(e);
+  for (auto& e : elements_)
+    if (e.type == "PG_DATA") CreateSnapshot(e);
   ThrowIfInterrupted("taking snapshots");
   auto stop = conn.Query("SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop($1)",
                          {wait_for_archive_ ? "true" : "false"});
@@ -231,7 +262,12 @@ void SnapshotBackup::RunHot() {
   conn.Query("SELECT pg_drop_replication_slot($1)", {slot});
   controldata_ = ReadControlData(*instance_);
   BackupLabel label = ParseBackupLabel(backup_label_);
-  uint32_t segment_size = static_cast<uint32_t>(std::stoul(controldata_["Bytes per WAL segment"]));
+  uint32_t segment_size = 0;
+  try {
+    segment_size = static_cast<uint32_t>(std::stoul(controldata_.at("Bytes per WAL segment")));
+  } catch (const std::exception&) {
+    throw Error(fmt::format("instance {}: pg_controldata shows no 'Bytes per WAL segment'", instance_->name));
+  }
   begin_wal_ = label.start_wal;
   Lsn stop_lsn = ParseLsn(end_lsn_);
   end_wal_ = WalSegmentName(label.start_timeline, SegmentNumber(stop_lsn - 1, segment_size), segment_size);
@@ -362,11 +398,29 @@ json SnapshotBackup::Run() {
                                  "take volume snapshot backups",
                                  cluster_->name, config_.origin));
   catalog_ = Catalog::Open(o_.state_dir);
+  // One snapshot backup of a cluster at a time (as CloudNativePG serializes
+  // them): two cold backups at once could fence two standbys. The lock goes
+  // with the process, so a killed backup never blocks the next one.
+  std::error_code ec;
+  std::filesystem::create_directories(o_.state_dir + "/locks", ec);
+  std::string lock_path = o_.state_dir + "/locks/backup-" + cluster_->name + ".lock";
+  cluster_lock_ = TryLockFile(lock_path);
+  if (!cluster_lock_.valid())
+    throw Error(fmt::format("another backup of cluster {} is running (it holds {}): wait for it to end "
+                            "(pgvault get backup)",
+                            cluster_->name, lock_path));
+  FailAbandonedBackups(*catalog_);
   auto start = Clock::now();
   name_ = o_.name.empty() ? fmt::format("{}-{}", cluster_->name, FormatBackupIdTime(start).erase(8, 1)) : o_.name;
   static const std::regex kName("^[a-z0-9]([-a-z0-9._]{0,200}[a-z0-9])?$");
   if (!std::regex_match(name_, kName))
     throw UsageError(fmt::format("backup name '{}' is not valid: lower-case letters, digits, '-', '.', '_'", name_));
+  // The other snapshots are <name>-wal and <name>-tbs-<tablespace>: a backup
+  // name of that shape would collide with another backup's snapshots.
+  if (name_.ends_with("-wal") || name_.find("-tbs-") != std::string::npos)
+    throw UsageError(fmt::format("backup name '{}' must not end in -wal nor contain -tbs- (the names of a backup's "
+                                 "WAL and tablespace snapshots)",
+                                 name_));
   if (catalog_->LoadBackup(name_))
     throw UsageError(fmt::format("a backup named {} exists already in {}: choose another --name", name_,
                                  catalog_->path()));
@@ -399,6 +453,8 @@ json SnapshotBackup::Run() {
     backup_["status"]["backupName"] = name_;
     backup_["status"]["instanceID"] = {{"podName", instance_->name}};
     backup_["status"]["targetReason"] = choice_.reason;
+    ProcessIdentity me = CurrentProcess();
+    backup_["status"]["owner"] = {{"host", me.host}, {"pid", me.pid}, {"startTicks", me.start_ticks}};
     Save();
     catalog_->AddEvent("Backup", name_, "Normal", "BackupStarted",
                        fmt::format("{} backup started on instance {}", online_ ? "Online" : "Offline", instance_->name));
@@ -407,6 +463,7 @@ json SnapshotBackup::Run() {
       RunHot();
     else
       RunCold();
+    ThrowIfInterrupted("recording the backup");
     WriteRecords();
   } catch (const std::exception& e) {
     DiscardSnapshots();
@@ -437,9 +494,14 @@ json SnapshotBackup::Run() {
   st["fenceSeconds"] = fence_seconds_;
   st["snapshotSeconds"] = snapshot_seconds_;
   if (!warnings_.empty()) st["warning"] = warnings_;
+  st.erase("plannedSnapshots");
   Save();
   catalog_->AddEvent("Backup", name_, "Normal", "BackupCompleted",
                      fmt::format("Backup completed: {} snapshot(s) of instance {}", elements_.size(), instance_->name));
+  if (!unfence_error_.empty()) {
+    catalog_->AddEvent("Backup", name_, "Warning", "UnfenceFailed", unfence_error_);
+    throw Error(fmt::format("backup {} completed, but {}", name_, unfence_error_));
+  }
   return backup_;
 }
 

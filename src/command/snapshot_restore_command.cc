@@ -126,98 +126,122 @@ SnapshotRestoreResult RunSnapshotRestore(const SnapshotRestoreOptions& o) {
       throw UsageError(fmt::format("--tablespace-map {}: expected NAME=DIR", m));
     tablespace_dirs[m.substr(0, eq)] = fs::absolute(m.substr(eq + 1)).lexically_normal().string();
   }
+  std::string known_tablespaces;
+  for (const auto& t : tablespaces) known_tablespaces += (known_tablespaces.empty() ? "" : ", ") + t.value("tablespaceName", "");
+  for (const auto& [name, dir] : tablespace_dirs) {
+    bool found = false;
+    for (const auto& t : tablespaces) found = found || t.value("tablespaceName", "") == name;
+    if (!found)
+      throw UsageError(fmt::format("--tablespace-map {}: backup {} has no tablespace snapshot named {} (it has: {})",
+                                   name, backup_name, name, known_tablespaces.empty() ? "none" : known_tablespaces));
+  }
   for (const auto& t : tablespaces) {
     std::string name = t.at("tablespaceName");
     if (!tablespace_dirs.count(name))
       tablespace_dirs[name] = data_target + "-tbs-" + name;
     RequireEmptyOrAbsent(tablespace_dirs[name], "--tablespace-map " + name);
   }
-  for (const auto& [type, e] : by_type)
+  for (const auto& e : backup.at("elements"))
     if (::access(e.at("path").get<std::string>().c_str(), F_OK) != 0)
       throw Error(fmt::format("snapshot {} of backup {} is missing at {}", e.at("name").get<std::string>(),
                               backup_name, e.at("path").get<std::string>()));
 
-  // Clone the data volume.
-  const json& data = by_type["PG_DATA"];
-  auto driver = MakeSnapshotDriver(data.at("driver"));
-  std::error_code ec;
-  fs::create_directories(fs::path(data_target).parent_path(), ec);
+  // From here on, a failure removes everything this restore created: a
+  // half-restored directory must never be started.
+  std::vector<std::string> created;
   SnapshotRestoreResult result;
-  result.backup = backup_name;
-  result.online = online;
-  result.method = driver->Clone(data.at("path"), data_target);
-  struct stat owner;
-  if (::stat(data_target.c_str(), &owner) != 0)
-    throw Error(fmt::format("cannot stat {}: {}", data_target, ErrnoText(errno)));
-  ::chmod(data_target.c_str(), 0700);
+  try {
+    // Clone the data volume.
+    const json& data = by_type["PG_DATA"];
+    auto driver = MakeSnapshotDriver(data.at("driver"));
+    std::error_code ec;
+    fs::create_directories(fs::path(data_target).parent_path(), ec);
+    result.backup = backup_name;
+    result.online = online;
+    created.push_back(data_target);
+    result.method = driver->Clone(data.at("path"), data_target);
+    struct stat owner;
+    if (::stat(data_target.c_str(), &owner) != 0)
+      throw Error(fmt::format("cannot stat {}: {}", data_target, ErrnoText(errno)));
+    ::chmod(data_target.c_str(), 0700);
 
-  for (const char* f : kRemovedFiles) ::unlink((data_target + "/" + f).c_str());
-  for (const char* d : kEmptiedDirectories) {
-    std::string dir = data_target + "/" + d;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
-  }
-
-  // pg_wal: the WAL snapshot (into --wal-target or pg_wal itself), else the
-  // data volume's own pg_wal (moved to --wal-target when asked).
-  std::string pg_wal = data_target + "/pg_wal";
-  std::string wal_home = wal_target.empty() ? pg_wal : wal_target;
-  if (has_wal_volume) {
-    const json& wal = by_type["PG_WAL"];
-    fs::remove(pg_wal, ec);  // the link to the source's WAL volume
-    if (!wal_target.empty()) fs::create_directories(fs::path(wal_target).parent_path(), ec);
-    MakeSnapshotDriver(wal.at("driver"))->Clone(wal.at("path"), wal_home);
-  } else if (!wal_target.empty()) {
-    fs::create_directories(fs::path(wal_target).parent_path(), ec);
-    CloneTree(pg_wal, wal_target, TreeCloneOptions{.allow_copy = true});
-    RemoveTree(pg_wal);
-  }
-  if (!wal_target.empty() || has_wal_volume) {
-    if (wal_home != pg_wal) {
-      fs::remove(pg_wal, ec);
-      fs::create_directory_symlink(wal_home, pg_wal);
-      ChownLike(pg_wal, owner);
+    for (const char* f : kRemovedFiles) ::unlink((data_target + "/" + f).c_str());
+    // backup_label at once: a hot snapshot started without it would run crash
+    // recovery from a later checkpoint and be silently inconsistent.
+    if (online) WriteOwnedFile(data_target + "/backup_label", backup.value("backupLabelFile", ""), owner);
+    for (const char* d : kEmptiedDirectories) {
+      std::string dir = data_target + "/" + d;
+      for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
     }
-  }
-  RemoveTree(wal_home + "/pgvault-spool");
 
-  // Tablespaces: clones, and links (cold) or tablespace_map entries (hot) to them.
-  std::string tablespace_map;
-  for (const auto& t : tablespaces) {
-    std::string name = t.at("tablespaceName"), oid = t.value("tablespaceOid", "");
-    std::string dir = tablespace_dirs[name];
-    fs::create_directories(fs::path(dir).parent_path(), ec);
-    MakeSnapshotDriver(t.at("driver"))->Clone(t.at("path"), dir);
-    if (online) {
-      tablespace_map += oid + " " + dir + "\n";
-    } else {
+    // pg_wal: the WAL snapshot (into --wal-target or pg_wal itself), else the
+    // data volume's own pg_wal (moved to --wal-target when asked).
+    std::string pg_wal = data_target + "/pg_wal";
+    std::string wal_home = wal_target.empty() ? pg_wal : wal_target;
+    if (has_wal_volume) {
+      const json& wal = by_type["PG_WAL"];
+      fs::remove(pg_wal, ec);  // the link to the source's WAL volume
+      if (!wal_target.empty()) {
+        fs::create_directories(fs::path(wal_target).parent_path(), ec);
+        created.push_back(wal_target);
+      }
+      MakeSnapshotDriver(wal.at("driver"))->Clone(wal.at("path"), wal_home);
+    } else if (!wal_target.empty()) {
+      fs::create_directories(fs::path(wal_target).parent_path(), ec);
+      created.push_back(wal_target);
+      CloneTree(pg_wal, wal_target, TreeCloneOptions{.allow_copy = true});
+      RemoveTree(pg_wal);
+    }
+    if (!wal_target.empty() || has_wal_volume) {
+      if (wal_home != pg_wal) {
+        fs::remove(pg_wal, ec);
+        fs::create_directory_symlink(wal_home, pg_wal);
+        ChownLike(pg_wal, owner);
+      }
+    }
+    RemoveTree(wal_home + "/pgvault-spool");
+
+    // Tablespaces: clones, and links (cold) or tablespace_map entries (hot) to them.
+    std::string tablespace_map;
+    for (const auto& t : tablespaces) {
+      std::string name = t.at("tablespaceName"), oid = t.value("tablespaceOid", "");
+      std::string dir = tablespace_dirs[name];
+      fs::create_directories(fs::path(dir).parent_path(), ec);
+      created.push_back(dir);
+      MakeSnapshotDriver(t.at("driver"))->Clone(t.at("path"), dir);
+      // The link from the snapshot points at the source's live tablespace:
+      // always repoint it (a hot backup's tablespace_map says the same).
       std::string link = data_target + "/pg_tblspc/" + oid;
       fs::remove(link, ec);
       fs::create_directory_symlink(dir, link);
       ChownLike(link, owner);
+      if (online) tablespace_map += oid + " " + dir + "\n";
     }
-  }
 
-  if (online) {
-    WriteOwnedFile(data_target + "/backup_label", backup.value("backupLabelFile", ""), owner);
-    if (!tablespaces.empty()) WriteOwnedFile(data_target + "/tablespace_map", tablespace_map, owner);
-  }
-  BackupManifest pseudo;
-  pseudo.id = backup_name;
-  if (target.requested()) {
-    WriteRecoveryConfiguration(data_target, repo, target, pseudo);
-    result.recovery = fmt::format("recovers from the WAL archive {} to {}", repo, target.Describe());
-  } else if (archive_recovery) {
-    RecoveryTargetOptions end_of_backup;
-    end_of_backup.immediate = true;
-    RecoveryTarget end = ParseRecoveryTarget(end_of_backup);
-    end.wal_prefetch = o.recovery.wal_prefetch;
-    WriteRecoveryConfiguration(data_target, repo, end, pseudo);
-    result.recovery = fmt::format("recovers from the WAL archive {} to the end of the backup, then promotes", repo);
-  } else if (online) {
-    result.recovery = "replays the WAL of the snapshot's WAL volume to the end of the backup (backup_label), then "
-                      "runs as a primary";
-  } else {
-    result.recovery = "starts from the cleanly stopped snapshot (replaying what its WAL volume holds), as a primary";
+    if (online && !tablespaces.empty()) WriteOwnedFile(data_target + "/tablespace_map", tablespace_map, owner);
+    BackupManifest pseudo;
+    pseudo.id = backup_name;
+    if (target.requested()) {
+      WriteRecoveryConfiguration(data_target, repo, target, pseudo);
+      result.recovery = fmt::format("recovers from the WAL archive {} to {}", repo, target.Describe());
+    } else if (archive_recovery) {
+      RecoveryTargetOptions end_of_backup;
+      end_of_backup.immediate = true;
+      RecoveryTarget end = ParseRecoveryTarget(end_of_backup);
+      end.wal_prefetch = o.recovery.wal_prefetch;
+      WriteRecoveryConfiguration(data_target, repo, end, pseudo);
+      result.recovery = fmt::format("recovers from the WAL archive {} to the end of the backup, then promotes", repo);
+    } else if (online) {
+      result.recovery = "replays the WAL of the snapshot's WAL volume to the end of the backup (backup_label), then "
+                        "runs as a primary";
+    } else {
+      result.recovery = "starts from the cleanly stopped snapshot (replaying what its WAL volume holds), as a primary";
+    }
+  } catch (...) {
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+      MakeSnapshotDriver("btrfs")->Delete(*it);  // a writable btrfs clone or a plain tree: both handled
+    }
+    throw;
   }
   // Make it all durable: clones share extents already on disk, but the new
   // names and the files written here must survive a crash.

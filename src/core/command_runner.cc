@@ -65,7 +65,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     ::dup2(pipe_fds[1], 1);
     ::dup2(pipe_fds[1], 2);
     int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      if (devnull != 0) ::close(devnull);
+    }
     if (switch_user) {
       if (::initgroups(user_name.c_str(), gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) {
         const char* msg = "pgvault: cannot switch user\n";
@@ -80,6 +83,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     (void)!::write(2, msg, std::strlen(msg));
     ::_exit(127);
   }
+  ::setpgid(pid, pid);  // also here: no race with a signal sent to the group before the child ran
   ::close(pipe_fds[1]);
   CommandResult result;
   char buffer[8192];

@@ -17,6 +17,8 @@ class InterruptedError : public Error {
   int signal_;
 };
 
+// Only commands that clean up after themselves install the handlers; the
+// others keep the default action (a signal ends them at once).
 void InstallInterruptHandlers();
 // The signal received, 0 if none.
 int InterruptSignal();

@@ -26,6 +26,10 @@ class SnapshotDriver {
   // Throws an Error that says what to change when `volume` cannot be
   // snapshotted by this driver (wrong filesystem, not a subvolume, ...).
   virtual void CheckVolume(const std::string& volume) const = 0;
+  // Throws unless snapshots of `volume` can be made in `snapshot_directory`
+  // (btrfs and reflink: on the same filesystem). Called before any instance
+  // is stopped.
+  virtual void CheckSnapshotDirectory(const std::string& volume, const std::string& snapshot_directory) const;
   // Creates the snapshot of `volume` at `snapshot_path` (which must not
   // exist; its parent must, on the same filesystem). Read-only where the
   // filesystem supports it.
@@ -37,6 +41,10 @@ class SnapshotDriver {
   // Removes the snapshot.
   virtual void Delete(const std::string& snapshot_path) = 0;
 };
+
+// Whether two paths are on one filesystem (btrfs: the same filesystem UUID,
+// whatever the subvolume; others: the same device).
+bool SameFilesystem(const std::string& a, const std::string& b);
 
 // "btrfs" or "reflink"; an Error for anything else.
 std::unique_ptr<SnapshotDriver> MakeSnapshotDriver(const std::string& driver);

@@ -320,6 +320,10 @@ TEST(VolumeSnapshot, TargetSelectionAmongStandbysAndFallbackToThePrimary) {
   EXPECT_NE(no_archive.exit_code, 0);
   EXPECT_NE(no_archive.err.find("needs the WAL archive"), std::string::npos) << no_archive.err;
   EXPECT_FALSE(std::filesystem::exists(tmp / "r1"));
+  // A name that would collide with another backup's WAL snapshot is refused.
+  RunResult bad_name = Pgvault(with({"backup", "--method", "volumeSnapshot", "--name", "b1-wal"}));
+  EXPECT_EQ(bad_name.exit_code, 2);
+  EXPECT_NE(bad_name.err.find("-wal"), std::string::npos) << bad_name.err;
   // The backup's target can be overridden.
   json on_primary = PgvaultJson(with({"backup", "--method", "volumeSnapshot", "--name", "b2", "--target", "primary"}));
   EXPECT_EQ(on_primary["status"]["instanceID"]["podName"], "pg-primary");
@@ -518,6 +522,11 @@ TEST(VolumeSnapshot, FencesSurviveAKilledPgvaultAndInterruptsUnfence) {
     ASSERT_EQ(off.exit_code, 0) << off.err << off.out;
     WaitUntilStreaming(*standby);
     EXPECT_EQ(PgvaultJson(with({"status"}))[1]["fenced"], false);
+    // The killed backup does not stay "running" forever: it is failed, with the reason, and can be deleted.
+    json killed = PgvaultJson(with({"get", "backup", "killed", "-o", "json"}));
+    EXPECT_EQ(killed["status"]["phase"], "failed");
+    EXPECT_NE(killed["status"]["error"].get<std::string>().find("ended before the backup did"), std::string::npos);
+    EXPECT_EQ(Pgvault(with({"delete", "backup", "killed"})).exit_code, 0);
   }
   // SIGTERM during a cold backup: the backup fails, the standby is back.
   {
