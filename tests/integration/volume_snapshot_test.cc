@@ -383,6 +383,11 @@ TEST(VolumeSnapshot, HotSnapshotOfThePrimaryRestoresToATargetTime) {
   restored->Start();
   WaitUntilPromoted(*restored);
   EXPECT_EQ(Markers(*restored), "1,2,3,4,5,6");
+  // The same target selection serves repository backups: --cluster picks the
+  // instance and spec.repository.
+  json repo_backup = PgvaultJson({"--config", config, "--state-dir", tmp / "state", "backup", "--cluster",
+                                  "echo-postgresql"});
+  EXPECT_EQ(repo_backup["backup_from"], "primary");
   EXPECT_EQ(restored->Value("SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(delta) FROM "
                             "pgbench_history)"),
             "t");
