@@ -60,6 +60,20 @@ std::string WriteClusterFile(const std::string& path, const std::vector<Member>&
   return path;
 }
 
+// pgvault arguments with the cluster file and the state directory in front.
+class ClusterArgs {
+ public:
+  ClusterArgs(std::string config, std::string state_dir)
+      : prefix_{"--config", std::move(config), "--state-dir", std::move(state_dir)} {}
+  std::vector<std::string> operator()(std::vector<std::string> args) const {
+    args.insert(args.begin(), prefix_.begin(), prefix_.end());
+    return args;
+  }
+
+ private:
+  std::vector<std::string> prefix_;
+};
+
 long HistoryCount(PgCluster& pg) { return std::stol(pg.Value("SELECT count(*) FROM pgbench_history")); }
 
 std::string ReadText(const std::string& path) {
@@ -143,11 +157,7 @@ TEST(VolumeSnapshot, ColdPreferStandbyFencesTheStandbyAndRestores) {
       tmp / "cluster.yaml", {{"echo-postgresql-1", primary.get(), ""}, {"echo-postgresql-2", standby.get(), swal}},
       "    target: prefer-standby\n    volumeSnapshot: {className: btrfs-local, online: false}\n");
   std::string state = tmp / "state";
-  std::vector<std::string> g = {"--config", config, "--state-dir", state};
-  auto with = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), g.begin(), g.end());
-    return args;
-  };
+  const ClusterArgs with(config, state);
 
   auto load = primary->StartPgbenchLoad(20, 2);
   std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -305,11 +315,7 @@ TEST(VolumeSnapshot, TargetSelectionAmongStandbysAndFallbackToThePrimary) {
                                          {"pg-b", current.get(), ""}},
                                         "    volumeSnapshot:\n      className: btrfs-local\n"
                                         "      onlineConfiguration: {immediateCheckpoint: true}\n");
-  std::vector<std::string> g = {"--config", config, "--state-dir", tmp / "state"};
-  auto with = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), g.begin(), g.end());
-    return args;
-  };
+  const ClusterArgs with(config, tmp / "state");
   json hot = PgvaultJson(with({"backup", "--method", "volumeSnapshot", "--name", "b1"}));
   EXPECT_EQ(hot["status"]["instanceID"]["podName"], "pg-b") << hot["status"]["targetReason"];
   EXPECT_EQ(hot["status"]["online"], true);
@@ -416,11 +422,7 @@ TEST(VolumeSnapshot, ReflinkOnXfsColdAndHot) {
                                         {{"x-1", primary.get(), "", "ts1: " + ts_primary},
                                          {"x-2", standby.get(), "", "ts1: " + ts_standby}},
                                         "    volumeSnapshot: {className: xfs-reflink, online: false}\n", repo);
-  std::vector<std::string> g = {"--config", config, "--state-dir", tmp / "state"};
-  auto with = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), g.begin(), g.end());
-    return args;
-  };
+  const ClusterArgs with(config, tmp / "state");
   auto load = primary->StartPgbenchLoad(40, 2);
   std::this_thread::sleep_for(std::chrono::seconds(2));
   primary->Exec("INSERT INTO marker VALUES (1)");
@@ -489,11 +491,7 @@ TEST(VolumeSnapshot, FencesSurviveAKilledPgvaultAndInterruptsUnfence) {
       WriteClusterFile(tmp / "cluster.yaml", {{"k-1", primary.get(), ""}, {"k-2", standby.get(), ""}},
                        "    volumeSnapshot: {className: btrfs-local, online: false}\n");
   std::string state = tmp / "state";
-  std::vector<std::string> g = {"--config", config, "--state-dir", state};
-  auto with = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), g.begin(), g.end());
-    return args;
-  };
+  const ClusterArgs with(config, state);
   auto start_paused = [&](const std::string& name, const std::string& log) {
     setenv("PGVAULT_TEST_PAUSE_AT", "snapshot-fenced", 1);
     std::vector<std::string> argv = with({"backup", "--method", "volumeSnapshot", "--name", name});
