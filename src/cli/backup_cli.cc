@@ -5,7 +5,6 @@
 #include "catalog/catalog.h"
 #include "cluster/backup_target.h"
 #include "cluster/cluster_spec.h"
-#include "cluster/instance_status.h"
 #include "command/backup_command.h"
 #include "command/list_command.h"
 #include "command/snapshot_backup_command.h"
@@ -121,11 +120,8 @@ std::optional<int> BackupCli::RunParsed(const GlobalOptions& global) {
       ClusterConfig config = LoadClusterConfig(config_path);
       const ClusterSpec& cluster = config.Cluster(snap_backup.cluster);
       auto catalog = Catalog::Open(state_dir);
-      auto statuses = ProbeCluster(cluster);
-      for (auto& st : statuses)
-        if (catalog->LoadFence(st.name)) st.fenced = true;
-      BackupTargetChoice choice =
-          ChooseBackupTarget(statuses, snap_backup.target.empty() ? cluster.backup.target : snap_backup.target);
+      BackupTargetChoice choice = SelectBackupInstance(
+          cluster, *catalog, snap_backup.target.empty() ? cluster.backup.target : snap_backup.target);
       const InstanceSpec& instance = cluster.Instance(choice.instance);
       spdlog::info("{}", choice.reason);
       backup.pgdata = instance.pgdata;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/catalog.h"
 #include "core/error.h"
 
 namespace pgvault {
@@ -63,6 +64,13 @@ BackupTargetChoice ChooseBackupTarget(const std::vector<InstanceStatus>& instanc
   if (!primary) throw Error(fmt::format("target primary: no reachable primary; instances: {}", states));
   if (primary->fenced) throw Error(fmt::format("the primary {} is fenced; instances: {}", primary->name, states));
   return {primary->name, true, fmt::format("target primary: {}", primary->name)};
+}
+
+BackupTargetChoice SelectBackupInstance(const ClusterSpec& cluster, Catalog& catalog, const std::string& target) {
+  auto statuses = ProbeCluster(cluster);
+  for (auto& s : statuses)
+    if (catalog.LoadFence(s.name)) s.fenced = true;
+  return ChooseBackupTarget(statuses, target);
 }
 
 }  // namespace pgvault

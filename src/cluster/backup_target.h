@@ -11,6 +11,8 @@
 
 namespace pgvault {
 
+class Catalog;
+
 struct BackupTargetChoice {
   std::string instance;
   bool is_primary = false;
@@ -24,5 +26,9 @@ bool IsHealthyStandby(const InstanceStatus& s);
 // reachable primary for `primary`; neither standby nor primary otherwise) or
 // when two instances claim to be primary.
 BackupTargetChoice ChooseBackupTarget(const std::vector<InstanceStatus>& instances, const std::string& target);
+
+// Probes every instance of `cluster`, marks those fenced in `catalog`, and
+// chooses: what both snapshot and repository backups of a cluster call.
+BackupTargetChoice SelectBackupInstance(const ClusterSpec& cluster, Catalog& catalog, const std::string& target);
 
 }  // namespace pgvault

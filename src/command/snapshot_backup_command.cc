@@ -451,10 +451,7 @@ json SnapshotBackup::Run() {
              {"status", {{"phase", "pending"}, {"method", "volumeSnapshot"}, {"online", online_}}}};
   Save();
   try {
-    auto statuses = ProbeCluster(*cluster_);
-    for (auto& s : statuses)
-      if (catalog_->LoadFence(s.name)) s.fenced = true;
-    choice_ = ChooseBackupTarget(statuses, target);
+    choice_ = SelectBackupInstance(*cluster_, *catalog_, target);
     instance_ = &cluster_->Instance(choice_.instance);
     spdlog::info("backup {}: {}", name_, choice_.reason);
     backup_["status"]["phase"] = "started";

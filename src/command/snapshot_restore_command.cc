@@ -46,8 +46,7 @@ void RequireEmptyOrAbsent(const std::string& dir, const std::string& option) {
                             option, dir));
 }
 
-std::optional<json> LoadRecord(const SnapshotRestoreOptions& o, Catalog* catalog, const ClusterConfig* config,
-                               const std::string& name) {
+std::optional<json> LoadRecord(Catalog* catalog, const ClusterConfig* config, const std::string& name) {
   if (catalog && name.find('/') == std::string::npos)
     if (auto r = catalog->LoadSnapshot(name)) return r;
   return FindSnapshotRecord(name, config);
@@ -75,7 +74,7 @@ SnapshotRestoreResult RunSnapshotRestore(const SnapshotRestoreOptions& o) {
   } catch (const Error& e) {
     spdlog::warn("catalog not available ({}); looking for the snapshot's metadata file", e.what());
   }
-  auto found = LoadRecord(o, catalog.get(), config ? &*config : nullptr, o.snapshot);
+  auto found = LoadRecord(catalog.get(), config ? &*config : nullptr, o.snapshot);
   if (!found)
     throw Error(fmt::format("no volume snapshot '{}' in the catalog{}: give the path of its metadata file "
                             "(<snapshot>.json beside the snapshot) instead",
@@ -238,9 +237,7 @@ SnapshotRestoreResult RunSnapshotRestore(const SnapshotRestoreOptions& o) {
       result.recovery = "starts from the cleanly stopped snapshot (replaying what its WAL volume holds), as a primary";
     }
   } catch (...) {
-    for (auto it = created.rbegin(); it != created.rend(); ++it) {
-      MakeSnapshotDriver("btrfs")->Delete(*it);  // a writable btrfs clone or a plain tree: both handled
-    }
+    for (auto it = created.rbegin(); it != created.rend(); ++it) RemoveClone(*it);
     throw;
   }
   // Make it all durable: clones share extents already on disk, but the new

@@ -60,6 +60,11 @@ void SnapshotDriver::CheckSnapshotDirectory(const std::string& volume, const std
                             volume, snapshot_directory, name()));
 }
 
+void RemoveClone(const std::string& path) {
+  // The btrfs driver's Delete removes a subvolume, and a plain tree otherwise.
+  MakeBtrfsDriver()->Delete(path);
+}
+
 uint64_t TreeSize(const std::string& path) {
   uint64_t total = 0;
   std::error_code ec;

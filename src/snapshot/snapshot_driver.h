@@ -49,6 +49,10 @@ bool SameFilesystem(const std::string& a, const std::string& b);
 // "btrfs" or "reflink"; an Error for anything else.
 std::unique_ptr<SnapshotDriver> MakeSnapshotDriver(const std::string& driver);
 
+// Removes a directory a Clone() made, whichever way it was made (a writable
+// btrfs snapshot, or a plain tree of reflinks or copies).
+void RemoveClone(const std::string& path);
+
 // Apparent size in bytes of the files under `path` (RESTORESIZE).
 uint64_t TreeSize(const std::string& path);
 

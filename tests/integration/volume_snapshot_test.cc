@@ -89,26 +89,26 @@ void ExpectPgbenchWithoutErrors(const std::string& log) {
   EXPECT_EQ(text.find("ERROR"), std::string::npos) << text;
 }
 
-void WaitUntilPromoted(PgCluster& pg) {
-  for (int i = 0; i < 1200; ++i) {
+// Polls `sql` (connection errors count as "not yet") until it returns `want`.
+void WaitForValue(PgCluster& pg, const std::string& sql, const std::string& want, int tenths,
+                  const std::string& what) {
+  for (int i = 0; i < tenths; ++i) {
     try {
-      if (pg.Value("SELECT pg_is_in_recovery()") == "f") return;
+      if (pg.Value(sql) == want) return;
     } catch (const std::exception&) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  FAIL() << "restored cluster did not finish recovery\n" << pg.Log();
+  FAIL() << what << "\n" << pg.Log();
+}
+
+void WaitUntilPromoted(PgCluster& pg) {
+  WaitForValue(pg, "SELECT pg_is_in_recovery()", "f", 1200, "restored cluster did not finish recovery");
 }
 
 void WaitUntilStreaming(PgCluster& standby) {
-  for (int i = 0; i < 600; ++i) {
-    try {
-      if (standby.Value("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')") == "streaming") return;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  FAIL() << "standby is not streaming\n" << standby.Log();
+  WaitForValue(standby, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')", "streaming", 600,
+               "standby is not streaming");
 }
 
 std::string Markers(PgCluster& pg) {
