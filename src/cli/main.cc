@@ -3,6 +3,7 @@
 // by the groups in this folder (command_groups.h), each calling one module
 // of src/command/.
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -49,6 +50,29 @@ int main(int argc, char** argv) {
                  "State directory (catalog.db); default $PGVAULT_STATE_DIR, /var/lib/pgvault as root, else "
                  "~/.local/state/pgvault")
       ->envname("PGVAULT_STATE_DIR");
+  // Object-store settings: each sets the environment variable of the same
+  // meaning, so that storage (storage_settings.h) and the processes pgvault
+  // starts (async archiver, WAL prefetcher) all see one configuration.
+  // Secrets have no options: environment or --repo-credentials file only.
+  struct EnvOption {
+    const char* flag;
+    const char* variable;
+    const char* help;
+    std::string value;
+  };
+  std::vector<EnvOption> env_options = {
+      {"--s3-endpoint", "AWS_ENDPOINT_URL", "S3-compatible endpoint URL (MinIO, Ceph, Swift...); default AWS, or GCS for gs://", ""},
+      {"--s3-uri-style", "PGVAULT_S3_URI_STYLE", "path or host; default path with --s3-endpoint, else host", ""},
+      {"--s3-region", "AWS_REGION", "S3 region; default us-east-1 (auto for gs://)", ""},
+      {"--s3-sse", "PGVAULT_S3_SSE", "S3 server-side encryption: AES256 or aws:kms", ""},
+      {"--s3-sse-kms-key-id", "PGVAULT_S3_SSE_KMS_KEY_ID", "KMS key for --s3-sse aws:kms", ""},
+      {"--repo-credentials", "PGVAULT_REPO_CREDENTIALS",
+       "File of NAME=value lines (AWS_*, GOOGLE_HMAC_*, AZURE_STORAGE_*) read after the environment", ""},
+      {"--repo-ca-file", "PGVAULT_REPO_CA_FILE", "PEM CA bundle to verify the object store's TLS certificate", ""},
+  };
+  for (auto& o : env_options) app.add_option(o.flag, o.value, o.help);
+  bool no_verify_tls = false;
+  app.add_flag("--repo-no-verify-tls", no_verify_tls, "Do not verify the object store's TLS certificate (testing only)");
   app.footer("Documentation: docs/commands.md. Exit status: 0 success, 1 failure (including damage found by verify), "
              "2 bad usage, 128+N interrupted by signal N.");
 
@@ -69,6 +93,9 @@ int main(int argc, char** argv) {
 
   try {
     SetupLogging(global.log_level);
+    for (const auto& o : env_options)
+      if (!o.value.empty()) ::setenv(o.variable, o.value.c_str(), 1);
+    if (no_verify_tls) ::setenv("PGVAULT_REPO_VERIFY_TLS", "n", 1);
     if (global.state_dir.empty()) global.state_dir = DefaultStateDirectory();
     for (auto& g : groups)
       if (auto status = g->RunParsed(global)) return *status;

@@ -4,7 +4,7 @@
 namespace pgvault::cli {
 
 void AddRepoOption(CLI::App* app, std::string& repo, bool required) {
-  auto* option = app->add_option("--repo", repo, "Repository location (a directory); default $PGVAULT_REPO")
+  auto* option = app->add_option("--repo", repo, "Repository: a directory, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or azure://CONTAINER/PREFIX; default $PGVAULT_REPO")
                      ->envname("PGVAULT_REPO");
   if (required) option->required();
 }

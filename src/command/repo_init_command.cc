@@ -1,9 +1,11 @@
 #include "command/repo_init_command.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "repo/repository.h"
+#include "storage/object_store_storage.h"
 
 namespace pgvault {
 
@@ -13,6 +15,18 @@ void RunRepoInit(const RepoInitOptions& options) {
   if (options.pack_size < kMinPackSize)
     throw UsageError(fmt::format("--pack-size {}: must be at least 1 MiB", options.pack_size));
   auto storage = OpenStorage(options.repo);
+  if (auto* object_store = dynamic_cast<ObjectStoreStorage*>(storage.get())) {
+    // A new repository in a bucket or container that does not exist yet:
+    // create it, as a DBA setting up a new repository would expect. Any other
+    // failure (credentials, endpoint) surfaces here with its own message.
+    try {
+      object_store->List("");
+    } catch (const ObjectStoreError& e) {
+      if (e.code() != "NoSuchBucket" && e.code() != "ContainerNotFound") throw;
+      spdlog::info("creating {}", object_store->store().Describe());
+      object_store->store().CreateContainer();
+    }
+  }
   RepositoryConfig config;
   config.chunk_size = options.chunk_size;
   config.pack_size = options.pack_size;

@@ -243,18 +243,4 @@ std::unique_ptr<StorageLock> PosixStorage::Lock(const std::string& name, const s
   return std::make_unique<PosixLock>(std::move(fd));
 }
 
-std::unique_ptr<Storage> OpenStorage(const std::string& location) {
-  if (location.empty()) throw Error("no repository given: pass --repo DIR or set PGVAULT_REPO");
-  auto scheme = location.find("://");
-  if (scheme != std::string::npos) {
-    throw Error(fmt::format("repository URL '{}': object stores ({}) are not supported by this build yet; use a local "
-                            "directory",
-                            location, location.substr(0, scheme)));
-  }
-  std::error_code ec;
-  std::string absolute = fs::absolute(location, ec).lexically_normal().string();
-  if (ec) absolute = location;
-  return std::make_unique<PosixStorage>(absolute);
-}
-
 }  // namespace pgvault

@@ -85,8 +85,9 @@ class Storage {
   }
 };
 
-// Opens storage for a repository location: a local path now; s3://, azure://
-// and gs:// URLs plug in here.
+// Opens storage for a repository location: a local directory, or an object
+// store URL (s3://, gs://, azure://, https://ACCOUNT.blob.core.windows.net/),
+// configured from the environment (storage_settings.h).
 std::unique_ptr<Storage> OpenStorage(const std::string& location);
 
 }  // namespace pgvault

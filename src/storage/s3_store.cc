@@ -1,0 +1,330 @@
+#include "storage/s3_store.h"
+
+#include <atomic>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "crypto/base64.h"
+#include "crypto/md5.h"
+#include "crypto/sha256.h"
+#include "storage/aws_sigv4.h"
+#include "storage/http_client.h"
+#include "storage/retry_policy.h"
+#include "storage/xml_reader.h"
+
+namespace pgvault {
+
+namespace {
+
+constexpr const char* kEmptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+class S3Store : public ObjectStore {
+ public:
+  S3Store(const ObjectStoreLocation& location, const StorageSettings& settings, AwsCredentials credentials)
+      : location_(location),
+        settings_(settings),
+        credentials_(std::move(credentials)),
+        http_(HttpSettings{settings.verify_tls, settings.ca_file, 10, settings.stall_timeout_seconds}),
+        retry_(RetryPolicy::FromEnvironment()) {
+    bool gcs = location.kind == ObjectStoreKind::kGcs;
+    region_ = settings.s3_region.empty() ? (gcs ? "auto" : "us-east-1") : settings.s3_region;
+    std::string endpoint = settings.s3_endpoint;
+    if (endpoint.empty())
+      endpoint = gcs ? "https://storage.googleapis.com" : fmt::format("https://s3.{}.amazonaws.com", region_);
+    // Path style for a custom endpoint (a bucket name rarely resolves as a
+    // subdomain of one), virtual-host style for AWS and GCS.
+    path_style_ = settings.s3_uri_style.empty() ? !settings.s3_endpoint.empty() : settings.s3_uri_style == "path";
+    auto scheme_end = endpoint.find("://");
+    scheme_ = endpoint.substr(0, scheme_end);
+    std::string rest = endpoint.substr(scheme_end + 3);
+    auto slash = rest.find('/');
+    host_ = rest.substr(0, slash);
+    base_path_ = slash == std::string::npos ? "" : rest.substr(slash);
+    while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
+    if (!path_style_) host_ = location.bucket + "." + host_;
+    describe_ = fmt::format("{} at {}", location.url, endpoint);
+  }
+
+  std::string Describe() const override { return describe_; }
+
+  std::optional<uint64_t> Head(const std::string& key) override {
+    HttpResponse r = Send("HEAD", key, {}, {}, "", "HEAD " + key);
+    if (r.status == 404) return std::nullopt;
+    if (r.status != 200) throw ResponseError(describe_, "HEAD " + key, r);
+    return std::stoull(r.Header("content-length").empty() ? "0" : r.Header("content-length"));
+  }
+
+  std::string Get(const std::string& key, std::optional<std::pair<uint64_t, uint64_t>> range) override {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (range) {
+      if (range->second == 0) return "";
+      headers.emplace_back("Range", fmt::format("bytes={}-{}", range->first, range->first + range->second - 1));
+    }
+    HttpResponse r = Send("GET", key, {}, headers, "", "GET " + key);
+    if (r.status == 416) return "";  // the range starts at or past the end
+    if (r.status == 404) {
+      std::string code = XmlFirst(r.body, "Code").value_or("");
+      if (code == "NoSuchBucket") throw ResponseError(describe_, "GET " + key, r);
+      throw NotFoundError(fmt::format("{}/{}: no such object", describe_, key));
+    }
+    if (r.status != 200 && r.status != 206) throw ResponseError(describe_, "GET " + key, r);
+    if (range && r.status == 200 && (range->first > 0 || r.body.size() > range->second)) {
+      // A server that ignores Range: cut the part that was asked for.
+      if (range->first >= r.body.size()) return "";
+      return r.body.substr(range->first, range->second);
+    }
+    return std::move(r.body);
+  }
+
+  bool Put(const std::string& key, std::string_view data, bool if_absent) override {
+    auto headers = UploadHeaders(data);
+    headers.emplace_back("Content-Type", "application/octet-stream");
+    AddEncryptionHeaders(headers);
+    if (if_absent && conditional_writes_) headers.emplace_back("If-None-Match", "*");
+    std::string hash = DigestHex(Sha256(data));
+    HttpResponse r = Send("PUT", key, {}, headers, data, "PUT " + key, hash);
+    if (r.status == 200) return true;
+    if (if_absent && (r.status == 412 || r.status == 409)) return false;
+    if (if_absent && r.status == 501 && conditional_writes_) {
+      // The service has no conditional writes (older S3-compatibles): the
+      // caller's existence check before the write is all there is.
+      spdlog::debug("{}: conditional PUT not implemented, writing without If-None-Match", describe_);
+      conditional_writes_ = false;
+      return Put(key, data, if_absent);
+    }
+    throw ResponseError(describe_, "PUT " + key, r);
+  }
+
+  std::unique_ptr<MultipartUpload> StartMultipart(const std::string& key) override;
+  size_t MinimumPartSize() const override { return 5u << 20; }
+
+  ListPage List(const std::string& prefix, const std::string& continuation) override {
+    std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"}, {"prefix", prefix}};
+    if (!continuation.empty()) query.emplace_back("continuation-token", continuation);
+    HttpResponse r = Send("GET", "", query, {}, "", "LIST " + prefix);
+    if (r.status != 200) throw ResponseError(describe_, "LIST " + prefix, r);
+    ListPage page;
+    for (std::string_view contents : XmlElements(r.body, "Contents")) {
+      ObjectInfo info;
+      info.path = XmlFirst(contents, "Key").value_or("");
+      info.size = std::stoull(XmlFirst(contents, "Size").value_or("0"));
+      page.objects.push_back(std::move(info));
+    }
+    if (XmlFirst(r.body, "IsTruncated").value_or("false") == "true") {
+      page.next = XmlFirst(r.body, "NextContinuationToken").value_or("");
+      if (page.next.empty())
+        throw ObjectStoreError(fmt::format("{}: LIST {} is truncated but has no continuation token", describe_, prefix),
+                               r.status, "");
+    }
+    return page;
+  }
+
+  void Delete(const std::string& key) override {
+    HttpResponse r = Send("DELETE", key, {}, {}, "", "DELETE " + key);
+    if (r.status == 204 || r.status == 200 || r.status == 404) return;
+    throw ResponseError(describe_, "DELETE " + key, r);
+  }
+
+  size_t AbortIncompleteUploads(const std::string& prefix) override {
+    size_t aborted = 0;
+    std::string key_marker, upload_marker;
+    for (;;) {
+      std::vector<std::pair<std::string, std::string>> query = {{"uploads", ""}, {"prefix", prefix}};
+      if (!key_marker.empty()) {
+        query.emplace_back("key-marker", key_marker);
+        query.emplace_back("upload-id-marker", upload_marker);
+      }
+      HttpResponse r = Send("GET", "", query, {}, "", "LIST UPLOADS " + prefix);
+      if (r.status == 501 || r.status == 405) return aborted;  // not offered (s3rver)
+      if (r.status != 200) throw ResponseError(describe_, "LIST UPLOADS " + prefix, r);
+      for (std::string_view upload : XmlElements(r.body, "Upload")) {
+        std::string key = XmlFirst(upload, "Key").value_or("");
+        std::string id = XmlFirst(upload, "UploadId").value_or("");
+        AbortUpload(key, id);
+        ++aborted;
+      }
+      if (XmlFirst(r.body, "IsTruncated").value_or("false") != "true") return aborted;
+      key_marker = XmlFirst(r.body, "NextKeyMarker").value_or("");
+      upload_marker = XmlFirst(r.body, "NextUploadIdMarker").value_or("");
+      if (key_marker.empty()) return aborted;
+    }
+  }
+
+  void CreateContainer() override {
+    HttpResponse r = Send("PUT", "", {}, {}, "", "CREATE BUCKET " + location_.bucket);
+    if (r.status == 200 || r.status == 409) return;  // 409: exists (BucketAlreadyOwnedByYou)
+    throw ResponseError(describe_, "CREATE BUCKET " + location_.bucket, r);
+  }
+
+  // --- used by the multipart upload ---
+
+  std::string InitiateUpload(const std::string& key) {
+    std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/octet-stream"}};
+    AddEncryptionHeaders(headers);
+    HttpResponse r = Send("POST", key, {{"uploads", ""}}, headers, "", "START MULTIPART " + key);
+    if (r.status != 200) throw ResponseError(describe_, "START MULTIPART " + key, r);
+    auto id = XmlFirst(r.body, "UploadId");
+    if (!id || id->empty())
+      throw ObjectStoreError(fmt::format("{}: START MULTIPART {}: no UploadId in the reply", describe_, key), r.status,
+                             "");
+    return *id;
+  }
+
+  std::string UploadPart(const std::string& key, const std::string& id, int number, std::string_view data) {
+    std::string operation = fmt::format("UPLOAD PART {} of {}", number, key);
+    HttpResponse r = Send("PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", id}}, UploadHeaders(data),
+                          data, operation, DigestHex(Sha256(data)));
+    if (r.status != 200) throw ResponseError(describe_, operation, r);
+    std::string etag = r.Header("etag");
+    if (etag.empty())
+      throw ObjectStoreError(fmt::format("{}: {}: no ETag in the reply", describe_, operation), r.status, "");
+    return etag;
+  }
+
+  bool CompleteUpload(const std::string& key, const std::string& id, const std::vector<std::string>& etags,
+                      bool if_absent) {
+    std::string body = "<CompleteMultipartUpload>";
+    for (size_t i = 0; i < etags.size(); ++i)
+      body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1, XmlEscape(etags[i]));
+    body += "</CompleteMultipartUpload>";
+    std::vector<std::pair<std::string, std::string>> headers = UploadHeaders(body);
+    headers.emplace_back("Content-Type", "application/xml");
+    if (if_absent && conditional_writes_) headers.emplace_back("If-None-Match", "*");
+    std::string operation = "COMPLETE MULTIPART " + key;
+    HttpResponse r = Send("POST", key, {{"uploadId", id}}, headers, body, operation, DigestHex(Sha256(body)));
+    if (if_absent && (r.status == 412 || r.status == 409)) return false;
+    // S3 may answer 200 and put the error in the body.
+    if (r.status != 200 || XmlFirst(r.body, "Code")) throw ResponseError(describe_, operation, r);
+    return true;
+  }
+
+  void AbortUpload(const std::string& key, const std::string& id) {
+    HttpResponse r = Send("DELETE", key, {{"uploadId", id}}, {}, "", "ABORT MULTIPART " + key);
+    if (r.status == 204 || r.status == 200 || r.status == 404) return;
+    if (r.status == 405 || r.status == 501) return;  // not offered (s3rver): the parts stay
+    throw ResponseError(describe_, "ABORT MULTIPART " + key, r);
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> UploadHeaders(std::string_view data) {
+    return {{"Content-MD5", Base64Encode(Md5(data))}};
+  }
+
+  void AddEncryptionHeaders(std::vector<std::pair<std::string, std::string>>& headers) {
+    if (settings_.s3_sse.empty()) return;
+    headers.emplace_back("x-amz-server-side-encryption", settings_.s3_sse);
+    if (settings_.s3_sse == "aws:kms" && !settings_.s3_sse_kms_key_id.empty())
+      headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", settings_.s3_sse_kms_key_id);
+  }
+
+  // `key` empty: the bucket itself.
+  HttpResponse Send(const std::string& method, const std::string& key,
+                    const std::vector<std::pair<std::string, std::string>>& query,
+                    const std::vector<std::pair<std::string, std::string>>& extra_headers, std::string_view body,
+                    const std::string& operation, const std::string& payload_hash = kEmptyPayloadHash) {
+    std::string path = base_path_;
+    if (path_style_) path += "/" + location_.bucket;
+    if (!key.empty()) path += "/" + UriEncode(key, true);
+    if (path.empty()) path = "/";
+    // Sent in canonical form ("?uploads=" for "?uploads"), which S3 accepts.
+    std::string query_text = SigV4CanonicalQuery(query);
+    std::string url = scheme_ + "://" + host_ + path;
+    if (!query_text.empty()) url += "?" + query_text;
+    return SendWithRetries(http_, retry_, describe_, operation, [&] {
+      HttpRequest request;
+      request.method = method;
+      request.url = url;
+      request.body = body;
+      SigV4Request sig;
+      sig.method = method;
+      sig.canonical_uri = path;
+      sig.query = query;
+      sig.payload_hash = payload_hash;
+      std::string date = AmzDateNow();
+      sig.headers = {{"Host", host_}, {"x-amz-date", date}, {"x-amz-content-sha256", payload_hash}};
+      if (!credentials_.session_token.empty()) sig.headers.emplace_back("x-amz-security-token", credentials_.session_token);
+      for (const auto& h : extra_headers) sig.headers.push_back(h);
+      request.headers = sig.headers;
+      request.headers.emplace_back("Authorization", SigV4Authorization(credentials_, region_, "s3", date, sig));
+      return request;
+    });
+  }
+
+  ObjectStoreLocation location_;
+  StorageSettings settings_;
+  AwsCredentials credentials_;
+  HttpClient http_;
+  RetryPolicy retry_;
+  std::string region_, scheme_, host_, base_path_, describe_;
+  bool path_style_ = true;
+  std::atomic<bool> conditional_writes_{true};
+};
+
+class S3MultipartUpload : public MultipartUpload {
+ public:
+  S3MultipartUpload(S3Store& store, std::string key) : store_(store), key_(std::move(key)) {
+    id_ = store_.InitiateUpload(key_);
+  }
+  ~S3MultipartUpload() override {
+    if (!finished_) {
+      try {
+        store_.AbortUpload(key_, id_);
+      } catch (const std::exception& e) {
+        spdlog::warn("{}: could not abort the unfinished upload of {}: {}", store_.Describe(), key_, e.what());
+      }
+    }
+  }
+  void UploadPart(int number, std::string_view data) override {
+    if (number != static_cast<int>(etags_.size()) + 1)
+      throw Error(fmt::format("{}: part {} of {} out of order", store_.Describe(), number, key_));
+    etags_.push_back(store_.UploadPart(key_, id_, number, data));
+  }
+  bool Complete(bool if_absent) override {
+    bool done = store_.CompleteUpload(key_, id_, etags_, if_absent);
+    finished_ = done;  // not done: the destructor aborts the parts
+    return done;
+  }
+  void Abort() override {
+    finished_ = true;
+    store_.AbortUpload(key_, id_);
+  }
+
+ private:
+  S3Store& store_;
+  std::string key_, id_;
+  std::vector<std::string> etags_;
+  bool finished_ = false;
+};
+
+std::unique_ptr<MultipartUpload> S3Store::StartMultipart(const std::string& key) {
+  return std::make_unique<S3MultipartUpload>(*this, key);
+}
+
+}  // namespace
+
+std::unique_ptr<ObjectStore> OpenS3Store(const ObjectStoreLocation& location, const StorageSettings& settings,
+                                         const CredentialSource& credentials) {
+  AwsCredentials aws;
+  bool gcs = location.kind == ObjectStoreKind::kGcs;
+  if (gcs) {
+    aws.access_key_id = credentials.Get("GOOGLE_HMAC_ACCESS_KEY");
+    aws.secret_access_key = credentials.Get("GOOGLE_HMAC_SECRET");
+  }
+  if (aws.access_key_id.empty()) {
+    aws.access_key_id = credentials.Get("AWS_ACCESS_KEY_ID");
+    aws.secret_access_key = credentials.Get("AWS_SECRET_ACCESS_KEY");
+    aws.session_token = credentials.Get("AWS_SESSION_TOKEN");
+  }
+  if (aws.access_key_id.empty() || aws.secret_access_key.empty())
+    throw UsageError(fmt::format(
+        "repository {}: no credentials: set {} in the environment or in the credentials file (--repo-credentials "
+        "FILE)",
+        location.url,
+        gcs ? "GOOGLE_HMAC_ACCESS_KEY and GOOGLE_HMAC_SECRET (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+            : "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
+  return std::make_unique<S3Store>(location, settings, std::move(aws));
+}
+
+}  // namespace pgvault
