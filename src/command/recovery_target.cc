@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <regex>
 #include <sstream>
 
@@ -19,6 +20,8 @@
 #include "core/posix_io.h"
 #include "pg/wal_segment.h"
 #include "repo/repository.h"
+#include "storage/object_store_location.h"
+#include "storage/storage_settings.h"
 #include "wal/wal_archive.h"
 
 namespace pgvault {
@@ -289,7 +292,16 @@ void WriteRecoveryConfiguration(const std::string& data_directory, const std::st
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) throw Error(fmt::format("cannot find the pgvault executable: {}", ErrnoText(errno)));
   std::string binary(exe, static_cast<size_t>(n));
-  std::string repo = std::filesystem::absolute(repo_location).lexically_normal().string();
+  // An object store is reached with the settings this process uses (its
+  // endpoint, addressing style, credentials file), never with secrets: those
+  // come from the server's environment or the credentials file.
+  std::string repo = repo_location;
+  std::vector<std::string> storage_arguments;
+  if (ParseObjectStoreLocation(repo_location)) {
+    storage_arguments = StorageSettings::FromEnvironment(CredentialSource::FromEnvironment()).ToArguments();
+  } else {
+    repo = std::filesystem::absolute(repo_location).lexically_normal().string();
+  }
   // A shell word, then a postgresql.conf string literal.
   auto shell_word = [](const std::string& s) {
     if (std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || std::strchr("/._-+:=@", c); }))
@@ -321,9 +333,14 @@ void WriteRecoveryConfiguration(const std::string& data_directory, const std::st
   }
   text += fmt::format("# Added by pgvault restore of backup {}: recovery to {}\n", backup.id, target.Describe());
   text += "restore_command = " +
-          conf_literal(fmt::format("{} wal-fetch --repo {}{} %f %p", shell_word(binary), shell_word(repo),
-                                       target.wal_prefetch > 0 ? fmt::format(" --prefetch {}", target.wal_prefetch)
-                                                               : std::string())) + "\n";
+          conf_literal(fmt::format("{} wal-fetch --repo {}{}{} %f %p", shell_word(binary), shell_word(repo),
+                                   std::accumulate(storage_arguments.begin(), storage_arguments.end(), std::string(),
+                                                   [&](std::string all, const std::string& word) {
+                                                     return all + " " + shell_word(word);
+                                                   }),
+                                   target.wal_prefetch > 0 ? fmt::format(" --prefetch {}", target.wal_prefetch)
+                                                           : std::string())) +
+          "\n";
   using K = RecoveryTarget::Kind;
   switch (target.kind) {
     case K::kTime: text += "recovery_target_time = " + conf_literal(target.text) + "\n"; break;

@@ -39,12 +39,15 @@ ObjectStoreError ResponseError(const std::string& endpoint, const std::string& o
                                const HttpResponse& response) {
   std::string code = response.Header("x-ms-error-code");
   if (code.empty()) code = XmlFirst(response.body, "Code").value_or("");
+  // One line: Azure's message carries RequestId and Time on lines of their own.
   std::string message = XmlFirst(response.body, "Message").value_or("");
+  if (auto newline = message.find('\n'); newline != std::string::npos) message.erase(newline);
+  while (!message.empty() && (message.back() == '\r' || message.back() == ' ')) message.pop_back();
   std::string hint;
   if (response.status == 403 || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
       code == "AuthorizationFailure" || code == "AuthenticationFailed")
-    hint = ": check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_*, or the credentials "
-           "file) and the clock";
+    hint = ": check the credentials (AWS_* or GOOGLE_HMAC_* for S3 and GCS, AZURE_STORAGE_* for Azure, or the "
+           "credentials file) and the clock";
   else if (code == "NoSuchBucket" || code == "ContainerNotFound")
     hint = ": the bucket or container does not exist; create it first";
   std::string what = fmt::format("{}: {} failed: HTTP {}", endpoint, operation, response.status);

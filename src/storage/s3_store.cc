@@ -82,7 +82,13 @@ class S3Store : public ObjectStore {
     auto headers = UploadHeaders(data);
     headers.emplace_back("Content-Type", "application/octet-stream");
     AddEncryptionHeaders(headers);
-    if (if_absent && conditional_writes_) headers.emplace_back("If-None-Match", "*");
+    if (if_absent) {
+      // Not every S3-compatible service honours a conditional PUT (Swift's
+      // s3api and s3rver ignore it and replace the object): look first, so
+      // that only a true race between two writers can slip through there.
+      if (Head(key)) return false;
+      AddConditionalHeader(headers);
+    }
     std::string hash = DigestHex(Sha256(data));
     HttpResponse r = Send("PUT", key, {}, headers, data, "PUT " + key, hash);
     if (r.status == 200) return true;
@@ -191,7 +197,10 @@ class S3Store : public ObjectStore {
     body += "</CompleteMultipartUpload>";
     std::vector<std::pair<std::string, std::string>> headers = UploadHeaders(body);
     headers.emplace_back("Content-Type", "application/xml");
-    if (if_absent && conditional_writes_) headers.emplace_back("If-None-Match", "*");
+    if (if_absent) {
+      if (Head(key)) return false;
+      AddConditionalHeader(headers);
+    }
     std::string operation = "COMPLETE MULTIPART " + key;
     HttpResponse r = Send("POST", key, {{"uploadId", id}}, headers, body, operation, DigestHex(Sha256(body)));
     if (if_absent && (r.status == 412 || r.status == 409)) return false;
@@ -208,6 +217,14 @@ class S3Store : public ObjectStore {
   }
 
  private:
+  // "Only if nothing is there": If-None-Match on S3, the generation
+  // precondition on GCS's XML API.
+  void AddConditionalHeader(std::vector<std::pair<std::string, std::string>>& headers) {
+    if (!conditional_writes_) return;
+    if (location_.kind == ObjectStoreKind::kGcs) headers.emplace_back("x-goog-if-generation-match", "0");
+    else headers.emplace_back("If-None-Match", "*");
+  }
+
   std::vector<std::pair<std::string, std::string>> UploadHeaders(std::string_view data) {
     return {{"Content-MD5", Base64Encode(Md5(data))}};
   }
