@@ -1,5 +1,7 @@
 #include "cluster/cluster_spec.h"
 
+#include <cstdlib>
+
 #include <regex>
 #include <set>
 
@@ -105,6 +107,16 @@ BackupConfiguration ReadBackup(FieldReader& r) {
   return b;
 }
 
+}  // namespace
+
+void ClusterSpec::UseRepositoryCredentials() const {
+  const char* given = std::getenv("PGVAULT_REPO_CREDENTIALS");
+  if (!repository_credentials.empty() && (!given || !*given))
+    ::setenv("PGVAULT_REPO_CREDENTIALS", repository_credentials.c_str(), 1);
+}
+
+namespace {
+
 ClusterSpec ReadCluster(FieldReader& doc, const json& manifest) {
   ClusterSpec c;
   c.manifest = manifest;
@@ -112,6 +124,9 @@ ClusterSpec ReadCluster(FieldReader& doc, const json& manifest) {
   auto spec = doc.Object("spec");
   if (!spec) doc.Fail("spec", "is required");
   c.repository = spec->OptionalString("repository").value_or("");
+  c.repository_credentials = spec->OptionalString("repositoryCredentials").value_or("");
+  if (!c.repository_credentials.empty() && c.repository_credentials.front() != '/')
+    spec->Fail("repositoryCredentials", "must be an absolute path (the archive_command runs elsewhere)");
   std::set<std::string> names;
   for (auto& ir : spec->ObjectList("instances")) {
     InstanceSpec i = ReadInstance(ir);

@@ -55,7 +55,14 @@ struct BackupConfiguration {
 
 struct ClusterSpec {
   std::string name;
-  std::string repository;  // "" = none (snapshots only)
+  std::string repository;  // "" = none (snapshots only); a directory or an object-store URL
+  // spec.repositoryCredentials: a credentials file (NAME=value lines, see
+  // storage_settings.h) for an object-store repository; "" = environment only.
+  std::string repository_credentials;
+  // Makes repository_credentials the file storage reads (sets
+  // PGVAULT_REPO_CREDENTIALS) unless --repo-credentials or the environment
+  // already named one: call before opening the cluster's repository.
+  void UseRepositoryCredentials() const;
   std::vector<InstanceSpec> instances;
   BackupConfiguration backup;
   nlohmann::json manifest;  // the document as given, recorded with each snapshot

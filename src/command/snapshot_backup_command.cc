@@ -286,6 +286,7 @@ void SnapshotBackup::RunHot() {
   // archive_mode=always): wait for the primary's archive to hold the last
   // segment, so a point-in-time restore from this snapshot can start at once.
   if (in_recovery && wait_for_archive_ && !cluster_->repository.empty()) {
+    cluster_->UseRepositoryCredentials();
     auto repo = Repository::Open(OpenStorage(cluster_->repository));
     WalArchive archive(repo->storage(), std::stoull(controldata_["Database system identifier"]));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.archive_timeout_seconds);

@@ -96,6 +96,9 @@ SnapshotRestoreResult RunSnapshotRestore(const SnapshotRestoreOptions& o) {
   // Decide everything before writing anything.
   RecoveryTarget target = ParseRecoveryTarget(o.recovery);
   std::string repo = o.repo.empty() ? backup.value("repository", "") : o.repo;
+  if (config)
+    for (const auto& cluster : config->clusters)
+      if (cluster.repository == repo) cluster.UseRepositoryCredentials();
   bool has_wal_volume = by_type.count("PG_WAL") > 0;
   bool archive_recovery = target.requested() || (online && !has_wal_volume);
   if (archive_recovery && repo.empty())

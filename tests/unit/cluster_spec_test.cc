@@ -167,3 +167,37 @@ TEST(BackupTarget, UnhealthyStandbysAreSkippedAndThePrimaryIsTheFallback) {
 
 }  // namespace
 }  // namespace pgvault
+
+namespace pgvault {
+namespace {
+
+TEST(ClusterSpec, AnObjectStoreRepositoryWithItsCredentialsFile) {
+  ClusterConfig c = ParseClusterConfig(R"(apiVersion: pgvault.io/v1
+kind: Cluster
+metadata: {name: c1}
+spec:
+  repository: s3://backups/prod/c1
+  repositoryCredentials: /etc/pgvault/s3.env
+  instances: [{name: i1, conninfo: "host=127.0.0.1", pgdata: /srv/data}]
+)",
+                                       "c.yaml");
+  EXPECT_EQ(c.Cluster("").repository, "s3://backups/prod/c1");
+  EXPECT_EQ(c.Cluster("").repository_credentials, "/etc/pgvault/s3.env");
+  try {
+    ParseClusterConfig(R"(apiVersion: pgvault.io/v1
+kind: Cluster
+metadata: {name: c1}
+spec:
+  repository: s3://backups/prod/c1
+  repositoryCredentials: s3.env
+  instances: [{name: i1, conninfo: "host=127.0.0.1", pgdata: /srv/data}]
+)",
+                       "c.yaml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("spec.repositoryCredentials"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace pgvault
