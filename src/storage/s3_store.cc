@@ -159,7 +159,14 @@ class S3Store : public ObjectStore {
   }
 
   void CreateContainer() override {
-    HttpResponse r = Send("PUT", "", {}, {}, "", "CREATE BUCKET " + location_.bucket);
+    // Outside us-east-1, AWS wants the region named in the body.
+    std::string body;
+    if (location_.kind == ObjectStoreKind::kS3 && region_ != "us-east-1")
+      body = "<CreateBucketConfiguration><LocationConstraint>" + XmlEscape(region_) +
+             "</LocationConstraint></CreateBucketConfiguration>";
+    HttpResponse r = Send("PUT", "", {}, body.empty() ? std::vector<std::pair<std::string, std::string>>{}
+                                                      : UploadHeaders(body),
+                          body, "CREATE BUCKET " + location_.bucket, DigestHex(Sha256(body)));
     if (r.status == 200 || r.status == 409) return;  // 409: exists (BucketAlreadyOwnedByYou)
     throw ResponseError(describe_, "CREATE BUCKET " + location_.bucket, r);
   }
