@@ -40,12 +40,10 @@ class AzureBlobStore : public ObjectStore {
     // The endpoint's own path (the emulator's "/devstoreaccount1") comes
     // before the container: path-style addressing. It is part of what
     // SharedKey signs, after "/ACCOUNT".
-    const std::string& endpoint = credentials_.endpoint;
-    auto host_start = endpoint.find("://") + 3;
-    auto slash = endpoint.find('/', host_start);
-    origin_ = endpoint.substr(0, slash);
-    base_path_ = slash == std::string::npos ? "" : endpoint.substr(slash);
-    describe_ = fmt::format("{} at {}", location.url, endpoint);
+    EndpointParts parts = SplitEndpoint(credentials_.endpoint);
+    origin_ = parts.scheme + "://" + parts.authority;
+    base_path_ = parts.path;
+    describe_ = fmt::format("{} at {}", location.url, credentials_.endpoint);
   }
 
   std::string Describe() const override { return describe_; }

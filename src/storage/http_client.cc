@@ -123,6 +123,18 @@ HttpResponse HttpClient::Perform(const HttpRequest& request) {
   return response;
 }
 
+EndpointParts SplitEndpoint(const std::string& endpoint) {
+  EndpointParts parts;
+  auto scheme_end = endpoint.find("://");
+  parts.scheme = endpoint.substr(0, scheme_end);
+  std::string rest = scheme_end == std::string::npos ? endpoint : endpoint.substr(scheme_end + 3);
+  auto slash = rest.find('/');
+  parts.authority = rest.substr(0, slash);
+  parts.path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!parts.path.empty() && parts.path.back() == '/') parts.path.pop_back();
+  return parts;
+}
+
 std::string UriEncode(std::string_view text, bool keep_slash) {
   std::string out;
   out.reserve(text.size() * 3 / 2);

@@ -71,6 +71,13 @@ class HttpClient {
   std::vector<void*> idle_;
 };
 
+// "https://host:port/base/path/" taken apart: {"https", "host:port",
+// "/base/path"} (no trailing '/'; "" when there is no path).
+struct EndpointParts {
+  std::string scheme, authority, path;
+};
+EndpointParts SplitEndpoint(const std::string& endpoint);
+
 // Percent-encoding as AWS and Azure canonicalize it: unreserved characters
 // (A-Z a-z 0-9 - _ . ~) stay, everything else becomes %XX (upper-case hex);
 // '/' stays when `keep_slash`.

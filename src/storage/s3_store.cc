@@ -36,13 +36,10 @@ class S3Store : public ObjectStore {
     // Path style for a custom endpoint (a bucket name rarely resolves as a
     // subdomain of one), virtual-host style for AWS and GCS.
     path_style_ = settings.s3_uri_style.empty() ? !settings.s3_endpoint.empty() : settings.s3_uri_style == "path";
-    auto scheme_end = endpoint.find("://");
-    scheme_ = endpoint.substr(0, scheme_end);
-    std::string rest = endpoint.substr(scheme_end + 3);
-    auto slash = rest.find('/');
-    host_ = rest.substr(0, slash);
-    base_path_ = slash == std::string::npos ? "" : rest.substr(slash);
-    while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
+    EndpointParts parts = SplitEndpoint(endpoint);
+    scheme_ = parts.scheme;
+    host_ = parts.authority;
+    base_path_ = parts.path;
     if (!path_style_) host_ = location.bucket + "." + host_;
     describe_ = fmt::format("{} at {}", location.url, endpoint);
   }
