@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -20,10 +21,25 @@ namespace pgvault {
 
 namespace {
 
+// Writes one object: a single PUT when it fits in a part, else a multipart
+// upload whose parts go out in the background, one at a time, while the
+// caller fills the next (so a backup worker compresses while its last part
+// uploads). Memory: two parts at most.
 class ObjectStoreWriter : public ObjectWriter {
  public:
   ObjectStoreWriter(ObjectStore& store, std::string key, size_t part_size)
       : store_(store), key_(std::move(key)), part_size_(part_size) {}
+
+  ~ObjectStoreWriter() override {
+    // Not committed: let the part in flight finish (its error no longer
+    // matters), then the upload's destructor aborts it.
+    if (in_flight_.valid()) {
+      try {
+        in_flight_.get();
+      } catch (const std::exception&) {
+      }
+    }
+  }
 
   void Append(std::string_view data) override {
     written_ += data.size();
@@ -42,21 +58,30 @@ class ObjectStoreWriter : public ObjectWriter {
   uint64_t BytesWritten() const override { return written_; }
 
  private:
+  void WaitForPart() {
+    if (in_flight_.valid()) in_flight_.get();  // rethrows the upload's error
+  }
+
   void FlushPart() {
+    WaitForPart();
     if (!upload_) upload_ = store_.StartMultipart(key_);
-    upload_->UploadPart(++parts_, buffer_);
-    buffer_.clear();
+    int number = ++parts_;
+    in_flight_ = std::async(std::launch::async, [this, number, part = std::move(buffer_)] {
+      upload_->UploadPart(number, part);
+    });
+    buffer_ = std::string();
+    buffer_.reserve(part_size_);
   }
 
   bool Finish(bool if_absent) {
     TestStorageDelay();
     if (!upload_) {
       bool stored = store_.Put(key_, buffer_, if_absent);
-      buffer_.clear();
-      buffer_.shrink_to_fit();
+      buffer_ = std::string();
       return stored;
     }
     if (!buffer_.empty()) FlushPart();
+    WaitForPart();
     bool stored = upload_->Complete(if_absent);
     upload_.reset();  // aborts the parts when not stored
     return stored;
@@ -67,6 +92,7 @@ class ObjectStoreWriter : public ObjectWriter {
   size_t part_size_;
   std::string buffer_;
   std::unique_ptr<MultipartUpload> upload_;  // destroyed unfinished: aborted
+  std::future<void> in_flight_;              // the part being uploaded
   int parts_ = 0;
   uint64_t written_ = 0;
 };

@@ -4,7 +4,8 @@
 // How each promise of storage.h is kept without a filesystem:
 //   * atomic commit: an object becomes visible only when its single PUT or
 //     its multipart upload's completion succeeds; an abandoned writer aborts
-//     its upload. Memory per writer is one part (16 MiB), whatever the size.
+//     its upload. Parts upload in the background while the next fills:
+//     memory per writer is two parts (32 MiB), whatever the object's size.
 //   * commit-if-absent: a conditional write (If-None-Match: *) where the
 //     service has one; WalArchive also checks for the object first.
 //   * the writer lock: a lease object ("lock") holding the holder, a token
