@@ -4,6 +4,7 @@
 // of src/command/.
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -93,8 +94,14 @@ int main(int argc, char** argv) {
 
   try {
     SetupLogging(global.log_level);
-    for (const auto& o : env_options)
-      if (!o.value.empty()) ::setenv(o.variable, o.value.c_str(), 1);
+    for (auto& o : env_options) {
+      if (o.value.empty()) continue;
+      // Files are named absolutely: restore_command repeats them, and
+      // PostgreSQL runs it in the data directory.
+      if (std::string(o.flag) == "--repo-credentials" || std::string(o.flag) == "--repo-ca-file")
+        o.value = std::filesystem::absolute(o.value).lexically_normal().string();
+      ::setenv(o.variable, o.value.c_str(), 1);
+    }
     if (no_verify_tls) ::setenv("PGVAULT_REPO_VERIFY_TLS", "n", 1);
     if (global.state_dir.empty()) global.state_dir = DefaultStateDirectory();
     for (auto& g : groups)

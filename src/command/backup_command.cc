@@ -564,6 +564,7 @@ BackupManifest BackupRun::Run() {
     m.warnings.push_back(archive_problem);
     m.status = "warning";
   }
+  lock->CheckHeld();  // never commit a backup whose writes may have raced another writer's
   repo_->CommitBackup(m, files);
   if (!archive_problem.empty())
     throw Error(fmt::format("{}; backup {} itself is complete and kept (it restores on its own)", archive_problem,

@@ -26,6 +26,12 @@ uint64_t StartTicks(int64_t pid) {
   return 0;
 }
 
+std::string PidNamespace() {
+  char buf[128] = {0};
+  ssize_t n = ::readlink("/proc/self/ns/pid", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
 }  // namespace
 
 std::string HostName() {
@@ -35,7 +41,7 @@ std::string HostName() {
 }
 
 ProcessIdentity CurrentProcess() {
-  ProcessIdentity p{HostName(), ::getpid(), StartTicks(::getpid())};
+  ProcessIdentity p{HostName(), ::getpid(), StartTicks(::getpid()), PidNamespace()};
   if (p.start_ticks == 0)
     throw Error(fmt::format("cannot read the start time of process {} from /proc/{}/stat (is /proc mounted?)", p.pid,
                             p.pid));
@@ -44,6 +50,7 @@ ProcessIdentity CurrentProcess() {
 
 bool ProcessAlive(const ProcessIdentity& p) {
   if (p.host != HostName()) return true;  // cannot tell from here
+  if (!p.pid_namespace.empty() && p.pid_namespace != PidNamespace()) return true;
   uint64_t start = StartTicks(p.pid);
   return start != 0 && start == p.start_ticks;
 }

@@ -107,6 +107,25 @@ class AzureBlobStore : public ObjectStore {
     throw ResponseError(describe_, "PUT " + key, r);
   }
 
+  std::optional<Versioned> GetVersioned(const std::string& key) override {
+    HttpResponse r = Send("GET", key, {}, {}, "", "GET " + key);
+    if (r.status == 404 && r.Header("x-ms-error-code") != "ContainerNotFound") return std::nullopt;
+    if (r.status != 200) throw ResponseError(describe_, "GET " + key, r);
+    return Versioned{std::move(r.body), r.Header("etag")};
+  }
+
+  std::optional<std::string> PutIfMatch(const std::string& key, std::string_view data,
+                                        const std::string& etag) override {
+    Pairs headers = {{"x-ms-blob-type", "BlockBlob"},
+                     {"Content-MD5", Base64Encode(Md5(data))},
+                     {"Content-Type", "application/octet-stream"},
+                     {"If-Match", etag}};
+    HttpResponse r = Send("PUT", key, {}, headers, data, "PUT " + key);
+    if (r.status == 201) return r.Header("etag");
+    if (r.status == 412 || r.status == 404) return std::nullopt;
+    throw ResponseError(describe_, "PUT " + key, r);
+  }
+
   std::unique_ptr<MultipartUpload> StartMultipart(const std::string& key) override;
   // The service has no minimum block size; 1 MiB keeps the block count (at
   // most 50,000 per blob) meaningful.
@@ -332,7 +351,9 @@ AzureCredentials ResolveCredentials(const ObjectStoreLocation& location, const C
                       location.url, url_account, connection.account));
     out.account = connection.account;
     out.key = connection.key;
-    out.sas_token = connection.sas_token;
+    // The key when both are given (as below): a SAS appended to a request
+    // signed with the key would break the signature.
+    if (out.key.empty()) out.sas_token = connection.sas_token;
     out.endpoint = connection.blob_endpoint;
     key_source = "AccountKey in AZURE_STORAGE_CONNECTION_STRING";
     spdlog::debug("repository {}: credentials from AZURE_STORAGE_CONNECTION_STRING ({})", location.url,

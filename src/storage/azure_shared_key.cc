@@ -95,12 +95,13 @@ AzureConnection ParseAzureConnectionString(std::string_view text) {
 
   std::string endpoint = get("blobendpoint");
   if (!endpoint.empty()) {
+    // Checked first, and never quoted: a query here would be a SAS, which is secret.
+    if (endpoint.find_first_of("?#@") != std::string::npos)
+      throw UsageError(
+          fmt::format("{}: BlobEndpoint must not carry a query or user info; give a SAS as SharedAccessSignature",
+                      kVariable));
     if (!endpoint.starts_with("http://") && !endpoint.starts_with("https://"))
       throw UsageError(fmt::format("{}: BlobEndpoint '{}' must start with http:// or https://", kVariable, endpoint));
-    // Not quoted: a query here would be a SAS, which is secret.
-    if (endpoint.find('?') != std::string::npos)
-      throw UsageError(
-          fmt::format("{}: BlobEndpoint must not carry a query; give a SAS as SharedAccessSignature", kVariable));
     while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
     out.blob_endpoint = endpoint;
   } else if (out.blob_endpoint.empty()) {

@@ -74,6 +74,17 @@ class ObjectStore {
   // service checks. With `if_absent`, returns false when an object exists
   // already (conditional write where the service has one; see the driver).
   virtual bool Put(const std::string& key, std::string_view data, bool if_absent) = 0;
+  // The object with its version tag (the service's ETag), or nullopt.
+  struct Versioned {
+    std::string data;
+    std::string etag;
+  };
+  virtual std::optional<Versioned> GetVersioned(const std::string& key) = 0;
+  // Replaces the object only if its version is still `etag` (If-Match);
+  // returns the new version's tag, or nullopt when it changed or is gone.
+  // Services that ignore If-Match (Swift's s3api, s3rver) replace it anyway.
+  virtual std::optional<std::string> PutIfMatch(const std::string& key, std::string_view data,
+                                                const std::string& etag) = 0;
   virtual std::unique_ptr<MultipartUpload> StartMultipart(const std::string& key) = 0;
   virtual size_t MinimumPartSize() const = 0;
   // One page of the objects whose key starts with `prefix`.

@@ -38,6 +38,12 @@ void CheckPrefix(const std::string& location, const std::string& prefix) {
 std::optional<ObjectStoreLocation> ParseObjectStoreLocation(const std::string& location) {
   auto separator = location.find("://");
   if (separator == std::string::npos) return std::nullopt;
+  // A query (an Azure SAS pasted with the URL), a fragment or user info
+  // would carry secrets into every message: refuse without quoting the URL.
+  if (location.find_first_of("?#@") != std::string::npos)
+    throw UsageError("the repository URL must not contain '?', '#' or '@' (a SAS token or credentials in the URL): "
+                     "give the URL without them and the secret in AZURE_STORAGE_SAS_TOKEN, AWS_* or the credentials "
+                     "file (--repo-credentials)");
   std::string scheme = location.substr(0, separator);
   for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string rest = location.substr(separator + 3);

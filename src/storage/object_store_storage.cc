@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -15,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/process_identity.h"
 #include "core/test_pause.h"
 
 namespace pgvault {
@@ -97,12 +99,6 @@ class ObjectStoreWriter : public ObjectWriter {
   uint64_t written_ = 0;
 };
 
-std::string Hostname() {
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
-  return host;
-}
-
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -116,107 +112,134 @@ std::string FormatUnix(int64_t seconds) {
   return buffer;
 }
 
-// The lease object: who holds the lock, and until when unless renewed.
+// The lease object: who holds the lock, and until when unless renewed. Every
+// change after the first write is conditional on the version last seen
+// (If-Match), so two processes cannot both take over an expired lease, and a
+// renewal never overwrites a lease someone else took.
 class LeaseLock : public StorageLock {
  public:
   LeaseLock(ObjectStore& store, std::string key, std::string location, std::string holder, int lease_seconds)
       : store_(store), key_(std::move(key)), location_(std::move(location)), holder_(std::move(holder)),
-        lease_seconds_(lease_seconds) {
+        lease_seconds_(lease_seconds), me_(CurrentProcess()) {
     std::random_device rd;
     token_ = fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
   }
 
   void Acquire() {
-    if (auto existing = ReadLease()) {
-      std::string their_host = existing->value("host", "");
-      int64_t their_pid = existing->value("pid", int64_t{0});
-      int64_t expires = existing->value("expires", int64_t{0});
-      bool dead_here = their_host == Hostname() && their_pid > 0 && ::kill(static_cast<pid_t>(their_pid), 0) != 0 &&
-                       errno == ESRCH;
-      if (!dead_here && expires > UnixNow())
+    if (auto existing = store_.GetVersioned(key_)) {
+      auto lease = Parse(existing->data);
+      ProcessIdentity owner{lease.value("host", ""), lease.value("pid", int64_t{0}),
+                            lease.value("start_ticks", uint64_t{0}), lease.value("pid_namespace", "")};
+      int64_t expires = lease.value("expires", int64_t{0});
+      bool gone = owner.pid > 0 && !ProcessAlive(owner);
+      if (!gone && expires > UnixNow())
         throw Error(fmt::format("repository {} is locked by another pgvault process ({}); wait for it to finish (if "
                                 "that process is gone, the lock expires at {})",
-                                location_, existing->value("holder", "holder unknown"), FormatUnix(expires)));
+                                location_, lease.value("holder", "holder unknown"), FormatUnix(expires)));
       spdlog::warn("repository {}: taking over the lock of a pgvault process that is gone ({})", location_,
-                   existing->value("holder", "holder unknown"));
-      store_.Delete(key_);
+                   lease.value("holder", "holder unknown"));
+      if (!store_.PutIfMatch(key_, Content(), existing->etag)) throw Race();
+    } else {
+      // Whatever the conditional write answers, the token read back decides:
+      // libcurl may resend a PUT whose connection died, and then our own
+      // first write answers "exists".
+      store_.Put(key_, Content(), true);
     }
-    // Whatever the conditional write answers, the token decides: libcurl may
-    // resend a PUT whose connection died, and then our own first write
-    // answers "exists".
-    store_.Put(key_, Content(), true);
-    if (!StillOurs())
-      throw Error(fmt::format("repository {} was locked by another pgvault process at the same moment; try again",
-                              location_));
+    auto mine = store_.GetVersioned(key_);
+    if (!mine || Parse(mine->data).value("token", "") != token_) throw Race();
+    etag_ = mine->etag;
+    renewed_at_ = std::chrono::steady_clock::now();
     renewer_ = std::thread([this] { Renew(); });
   }
 
+  void CheckHeld() const override {
+    if (lost_)
+      throw Error(fmt::format("repository {}: the lock was lost while held (it could not be renewed in time, or "
+                              "another process took it over): not committing",
+                              location_));
+  }
+
   ~LeaseLock() override {
-    if (renewer_.joinable()) {
-      {
-        std::lock_guard lock(mutex_);
-        stop_ = true;
-      }
-      wake_.notify_all();
-      renewer_.join();
-      try {
-        if (StillOurs()) store_.Delete(key_);
-      } catch (const std::exception& e) {
-        spdlog::warn("repository {}: could not release the lock ({}); it expires by itself", location_, e.what());
-      }
+    if (!renewer_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    renewer_.join();
+    if (lost_) return;
+    try {
+      auto current = store_.GetVersioned(key_);
+      if (current && Parse(current->data).value("token", "") == token_) store_.Delete(key_);
+    } catch (const std::exception& e) {
+      spdlog::warn("repository {}: could not release the lock ({}); it expires by itself", location_, e.what());
     }
   }
 
  private:
+  Error Race() const {
+    return Error(fmt::format("repository {} was locked by another pgvault process at the same moment; try again",
+                             location_));
+  }
+
+  static nlohmann::json Parse(const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_object() ? j : nlohmann::json::object();  // damaged: treated as expired
+  }
+
   std::string Content() const {
     nlohmann::json j = {{"holder", holder_},
                         {"token", token_},
-                        {"host", Hostname()},
-                        {"pid", static_cast<int64_t>(getpid())},
+                        {"host", me_.host},
+                        {"pid", me_.pid},
+                        {"start_ticks", me_.start_ticks},
+                        {"pid_namespace", me_.pid_namespace},
                         {"expires", UnixNow() + lease_seconds_}};
     return j.dump() + "\n";
   }
 
-  std::optional<nlohmann::json> ReadLease() {
-    std::string text;
-    try {
-      text = store_.Get(key_, std::nullopt);
-    } catch (const NotFoundError&) {
-      return std::nullopt;
-    }
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return nlohmann::json::object();  // damaged: treated as expired
-    return j;
-  }
-
-  bool StillOurs() {
-    auto lease = ReadLease();
-    return lease && lease->value("token", "") == token_;
-  }
-
   void Renew() {
-    std::unique_lock lock(mutex_);
+    const auto lease = std::chrono::seconds(lease_seconds_);
     for (;;) {
-      if (wake_.wait_for(lock, std::chrono::seconds(std::max(1, lease_seconds_ / 3)), [this] { return stop_; })) return;
+      {
+        std::unique_lock lock(mutex_);
+        if (wake_.wait_for(lock, lease / 3, [this] { return stop_; })) return;
+      }
+      // No mutex held during I/O: releasing the lock must not wait for a
+      // renewal's retries.
       try {
-        if (!StillOurs()) {
+        auto etag = store_.PutIfMatch(key_, Content(), etag_);
+        if (!etag) {
           spdlog::error("repository {}: the lock was taken over by another process while held", location_);
+          lost_ = true;
           return;
         }
-        store_.Put(key_, Content(), false);
+        etag_ = *etag;
+        renewed_at_ = std::chrono::steady_clock::now();
       } catch (const std::exception& e) {
         spdlog::warn("repository {}: could not renew the lock ({}); retrying", location_, e.what());
+      }
+      // Past most of the lease without a renewal, another process may take
+      // it over: from now on this process must not commit.
+      if (std::chrono::steady_clock::now() - renewed_at_ > lease * 5 / 6) {
+        spdlog::error("repository {}: the lock could not be renewed for {} s; giving it up", location_,
+                      lease_seconds_ * 5 / 6);
+        lost_ = true;
+        return;
       }
     }
   }
 
   ObjectStore& store_;
-  std::string key_, location_, holder_, token_;
+  std::string key_, location_, holder_, token_, etag_;
   int lease_seconds_;
+  ProcessIdentity me_;
+  std::chrono::steady_clock::time_point renewed_at_;
   std::thread renewer_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
+  std::atomic<bool> lost_{false};
 };
 
 }  // namespace

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -21,7 +23,11 @@ std::unique_ptr<Storage> OpenStorage(const std::string& location) {
     std::unique_ptr<ObjectStore> store = url->kind == ObjectStoreKind::kAzure
                                              ? OpenAzureBlobStore(*url, settings, credentials)
                                              : OpenS3Store(*url, settings, credentials);
-    return std::make_unique<ObjectStoreStorage>(std::move(store), url->url, url->prefix);
+    ObjectStoreStorageOptions options;
+    // Test hook (pgvault's own tests): a short lease, to see renewals.
+    if (const char* lease = std::getenv("PGVAULT_TEST_LOCK_LEASE_SECONDS"); lease && *lease)
+      options.lock_lease_seconds = std::max(3, std::atoi(lease));
+    return std::make_unique<ObjectStoreStorage>(std::move(store), url->url, url->prefix, options);
   }
   std::error_code ec;
   std::string absolute = std::filesystem::absolute(location, ec).lexically_normal().string();

@@ -100,6 +100,35 @@ class S3Store : public ObjectStore {
     throw ResponseError(describe_, "PUT " + key, r);
   }
 
+  std::optional<Versioned> GetVersioned(const std::string& key) override {
+    HttpResponse r = Send("GET", key, {}, {}, "", "GET " + key);
+    if (r.status == 404 && XmlFirst(r.body, "Code").value_or("") != "NoSuchBucket") return std::nullopt;
+    if (r.status != 200) throw ResponseError(describe_, "GET " + key, r);
+    return Versioned{std::move(r.body), r.Header("etag")};
+  }
+
+  std::optional<std::string> PutIfMatch(const std::string& key, std::string_view data,
+                                        const std::string& etag) override {
+    auto headers = UploadHeaders(data);
+    headers.emplace_back("Content-Type", "application/octet-stream");
+    AddEncryptionHeaders(headers);
+    // Compared first, whatever the service: some ignore If-Match silently
+    // (s3rver), some refuse it (Swift's s3api: 501). Where it is ignored,
+    // only a true race between two writers can slip between the two steps.
+    auto current = GetVersioned(key);
+    if (!current || current->etag != etag) return std::nullopt;
+    if (conditional_writes_) headers.emplace_back("If-Match", etag);
+    HttpResponse r = Send("PUT", key, {}, headers, data, "PUT " + key, DigestHex(Sha256(data)));
+    if (r.status == 200) return r.Header("etag");
+    if (r.status == 412 || r.status == 404 || r.status == 409) return std::nullopt;
+    if (r.status == 501 && conditional_writes_) {
+      spdlog::debug("{}: conditional PUT not implemented, comparing versions before writing", describe_);
+      conditional_writes_ = false;
+      return PutIfMatch(key, data, etag);
+    }
+    throw ResponseError(describe_, "PUT " + key, r);
+  }
+
   std::unique_ptr<MultipartUpload> StartMultipart(const std::string& key) override;
   size_t MinimumPartSize() const override { return 5u << 20; }
 
@@ -194,7 +223,7 @@ class S3Store : public ObjectStore {
   }
 
   bool CompleteUpload(const std::string& key, const std::string& id, const std::vector<std::string>& etags,
-                      bool if_absent) {
+                      uint64_t expected_size, bool if_absent) {
     std::string body = "<CompleteMultipartUpload>";
     for (size_t i = 0; i < etags.size(); ++i)
       body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1, XmlEscape(etags[i]));
@@ -206,7 +235,21 @@ class S3Store : public ObjectStore {
       AddConditionalHeader(headers);
     }
     std::string operation = "COMPLETE MULTIPART " + key;
-    HttpResponse r = Send("POST", key, {{"uploadId", id}}, headers, body, operation, DigestHex(Sha256(body)));
+    HttpResponse r;
+    try {
+      r = Send("POST", key, {{"uploadId", id}}, headers, body, operation, DigestHex(Sha256(body)));
+    } catch (const ObjectStoreError&) {
+      // A completion that succeeded but whose reply was lost is retried, and
+      // the retry fails (the upload is gone: NoSuchUpload, or 500 on some
+      // services). If the object is there now with every byte, it is ours
+      // for a plain commit; a commit-if-absent answers "exists" and lets the
+      // caller compare contents.
+      if (auto size = Head(key); size && *size == expected_size) {
+        spdlog::debug("{}: {} failed after the object appeared; taking it as completed", describe_, operation);
+        return !if_absent;
+      }
+      throw;
+    }
     if (if_absent && (r.status == 412 || r.status == 409)) return false;
     // S3 may answer 200 and put the error in the body.
     if (r.status != 200 || XmlFirst(r.body, "Code")) throw ResponseError(describe_, operation, r);
@@ -301,9 +344,10 @@ class S3MultipartUpload : public MultipartUpload {
     if (number != static_cast<int>(etags_.size()) + 1)
       throw Error(fmt::format("{}: part {} of {} out of order", store_.Describe(), number, key_));
     etags_.push_back(store_.UploadPart(key_, id_, number, data));
+    size_ += data.size();
   }
   bool Complete(bool if_absent) override {
-    bool done = store_.CompleteUpload(key_, id_, etags_, if_absent);
+    bool done = store_.CompleteUpload(key_, id_, etags_, size_, if_absent);
     finished_ = done;  // not done: the destructor aborts the parts
     return done;
   }
@@ -316,6 +360,7 @@ class S3MultipartUpload : public MultipartUpload {
   S3Store& store_;
   std::string key_, id_;
   std::vector<std::string> etags_;
+  uint64_t size_ = 0;
   bool finished_ = false;
 };
 

@@ -43,6 +43,10 @@ class ObjectWriter {
 class StorageLock {
  public:
   virtual ~StorageLock() = default;
+  // Throws Error when the lock is known to be lost (an object-store lease
+  // that could not be renewed in time, or was taken over): a writer calls it
+  // before it commits. A POSIX lock cannot be lost.
+  virtual void CheckHeld() const {}
 };
 
 class Storage {

@@ -2,7 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
@@ -55,6 +58,12 @@ std::map<std::string, std::string> CredentialSource::ParseFile(const std::string
     std::string value = Trim(line.substr(equals + 1));
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
       value = value.substr(1, value.size() - 2);
+    // A line such as "AZURE_STORAGE_KEY: <key>==" splits at the key's own
+    // '=': never echo anything that is not a plain name.
+    bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+      return std::isupper(c) || std::isdigit(c) || c == '_';
+    });
+    if (!plain) throw Error(fmt::format("{} line {}: expected NAME=value", where, line_number));
     if (!KnownNames().count(name)) {
       std::string known;
       for (const auto& n : KnownNames()) known += (known.empty() ? "" : ", ") + n;
@@ -113,13 +122,15 @@ StorageSettings StorageSettings::FromEnvironment(const CredentialSource& source)
   s.s3_sse_kms_key_id = source.Get("PGVAULT_S3_SSE_KMS_KEY_ID");
   s.ca_file = source.Get("PGVAULT_REPO_CA_FILE");
   if (s.ca_file.empty()) s.ca_file = source.Get("AWS_CA_BUNDLE");
+  if (!s.ca_file.empty()) s.ca_file = std::filesystem::absolute(s.ca_file).lexically_normal().string();
   std::string verify = source.Get("PGVAULT_REPO_VERIFY_TLS");
   if (!verify.empty()) {
     if (verify == "n" || verify == "no" || verify == "0" || verify == "false") s.verify_tls = false;
     else if (verify == "y" || verify == "yes" || verify == "1" || verify == "true") s.verify_tls = true;
     else throw UsageError(fmt::format("PGVAULT_REPO_VERIFY_TLS='{}' is neither y nor n", verify));
   }
-  if (const char* file = std::getenv("PGVAULT_REPO_CREDENTIALS")) s.credentials_file = file;
+  if (const char* file = std::getenv("PGVAULT_REPO_CREDENTIALS"); file && *file)
+    s.credentials_file = std::filesystem::absolute(file).lexically_normal().string();
   std::string timeout = source.Get("PGVAULT_REPO_TIMEOUT");
   if (!timeout.empty()) {
     char* end = nullptr;

@@ -180,6 +180,32 @@ TEST_P(ObjectStoreStorageTest, LockIsExclusiveNamesItsHolderAndIsTakenOverFromAD
   EXPECT_NE(s.Read("lock").find("after the crash"), std::string::npos);
 }
 
+TEST_P(ObjectStoreStorageTest, ALockTakenOverWhileHeldIsLostAndRefusesToCommit) {
+  ::setenv("PGVAULT_TEST_LOCK_LEASE_SECONDS", "3", 1);  // renewed every second
+  auto storage = OpenStorage(url_);
+  ::unsetenv("PGVAULT_TEST_LOCK_LEASE_SECONDS");
+  auto lock = storage->Lock("lock", "holder A");
+  EXPECT_NO_THROW(lock->CheckHeld());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a renewal went through
+  EXPECT_NO_THROW(lock->CheckHeld());
+  // Another process took the lease over (as after an expiry).
+  storage->Write("lock", R"({"holder":"holder B","token":"other","host":"elsewhere","pid":1,"expires":9999999999})");
+  bool lost = false;
+  for (int i = 0; i < 50 && !lost; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      lock->CheckHeld();
+    } catch (const Error& e) {
+      lost = true;
+      EXPECT_NE(std::string(e.what()).find("lock was lost"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(lost) << "the renewal did not notice the takeover";
+  lock.reset();
+  // B's lease is left alone.
+  EXPECT_NE(storage->Read("lock").find("holder B"), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ObjectStoreStorageTest, ::testing::Values("swift", "s3rver", "azurite"),
                          [](const auto& info) { return info.param; });
 

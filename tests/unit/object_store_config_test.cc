@@ -138,3 +138,23 @@ TEST(RetryPolicy, BackoffGrowsUpToTheCapWithJitter) {
   EXPECT_FALSE(IsRetryableStatus(403));
   EXPECT_FALSE(IsRetryableStatus(404));
 }
+
+TEST(SecretsStayOutOfMessages, AMalformedCredentialsLineOrASasInTheUrl) {
+  try {
+    CredentialSource::ParseFile("AZURE_STORAGE_KEY: Eby8vdM02xNOcqFl==\n", "creds.env");
+    FAIL();
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("creds.env line 1: expected NAME=value"), std::string::npos) << m;
+    EXPECT_EQ(m.find("Eby8"), std::string::npos) << m;
+  }
+  for (const char* url : {"https://acct.blob.core.windows.net/cont/db1?sv=2021&sig=TOPSECRET",
+                          "azure://cont/db1?sig=TOPSECRET", "s3://AKID:TOPSECRET@bucket/x"}) {
+    try {
+      ParseObjectStoreLocation(url);
+      FAIL() << url;
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()).find("TOPSECRET"), std::string::npos) << e.what();
+    }
+  }
+}
