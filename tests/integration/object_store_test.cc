@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -53,6 +54,17 @@ std::unique_ptr<PgCluster> StartRestored(const std::string& dir) {
 std::string Markers(PgCluster& pg) {
   return pg.Value("SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker");
 }
+
+// An environment variable set for one scope of a test, restored (unset) on
+// the way out even when an assertion throws, so later tests never see it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) { ::setenv(name, value.c_str(), 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
 
 std::string Ids(int from, int to) {
   std::string out;
@@ -263,7 +275,8 @@ TEST(ObjectStoreFaults, RetriesCarryBackupWalAndRestoreThroughAndTotalFailureIsC
 
   // Every request fails now: few retries, so that giving up is quick.
   proxy.SetFailureRate(1.0);
-  ::setenv("PGVAULT_REPO_RETRIES", "2", 1);
+  std::optional<ScopedEnv> few_retries;
+  few_retries.emplace("PGVAULT_REPO_RETRIES", "2");
   RunResult failed = Pgvault(pv({"backup", "--repo", repo, "--pgdata", pg->datadir(), "--pg", pg->Conninfo()}));
   EXPECT_EQ(failed.exit_code, 1);
   EXPECT_NE(failed.err.find(proxy.endpoint()), std::string::npos) << failed.err;
@@ -277,7 +290,7 @@ TEST(ObjectStoreFaults, RetriesCarryBackupWalAndRestoreThroughAndTotalFailureIsC
   RunResult restore = Pgvault(pv({"restore", "--repo", repo, "--target", tmp / "never"}));
   EXPECT_NE(restore.exit_code, 0);
   EXPECT_NE(restore.err.find(proxy.endpoint()), std::string::npos) << restore.err;
-  ::unsetenv("PGVAULT_REPO_RETRIES");
+  few_retries.reset();
 
   // The repository is as it was: one backup, and it verifies.
   proxy.SetFailureRate(0);
@@ -316,10 +329,9 @@ TEST(ObjectStoreErrors, WrongCredentialsMissingBucketAndUnreachableEndpoint) {
     std::string closed = "http://127.0.0.1:" + std::to_string(FreePort());
     if (std::string(kind) == "azurite") closed += "/devstoreaccount1";
     std::string unreachable = backend->WriteCredentialsFile("unreachable", closed);
-    ::setenv("PGVAULT_REPO_RETRIES", "1", 1);
+    ScopedEnv one_retry("PGVAULT_REPO_RETRIES", "1");
     expect_one_line(Pgvault({"list", "--repo-credentials", unreachable, "--repo", backend->Url("r")}),
                     {closed, "gave up after 2 attempts"});
-    ::unsetenv("PGVAULT_REPO_RETRIES");
   }
   // No credentials at all.
   RunResult none = pgvault::test::Run({"env", "-u", "AWS_ACCESS_KEY_ID", "-u", "AWS_SECRET_ACCESS_KEY", "-u",
