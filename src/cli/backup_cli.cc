@@ -127,7 +127,7 @@ std::optional<int> BackupCli::RunParsed(const GlobalOptions& global) {
       backup.pgdata = instance.pgdata;
       backup.conninfo = instance.conninfo;
       if (backup.repo.empty()) backup.repo = cluster.repository;
-      cluster.UseRepositoryCredentials();
+      if (backup.repo == cluster.repository) cluster.UseRepositoryCredentials();
       if (backup.repo.empty())
         throw UsageError(fmt::format("cluster {} has no spec.repository: set it or pass --repo", cluster.name));
     } else if (!snap_backup.target.empty()) {

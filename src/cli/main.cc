@@ -51,9 +51,10 @@ int main(int argc, char** argv) {
                  "State directory (catalog.db); default $PGVAULT_STATE_DIR, /var/lib/pgvault as root, else "
                  "~/.local/state/pgvault")
       ->envname("PGVAULT_STATE_DIR");
-  // Object-store settings: each sets the environment variable of the same
-  // meaning, so that storage (storage_settings.h) and the processes pgvault
-  // starts (async archiver, WAL prefetcher) all see one configuration.
+  // Object-store settings: each is handed down in the environment (as
+  // PGVAULT_CLI_<variable>), so that storage (storage_settings.h) and the
+  // processes pgvault starts (async archiver, WAL prefetcher) all see one
+  // configuration, in which an option wins over the file and the environment.
   // Secrets have no options: environment or --repo-credentials file only.
   struct EnvOption {
     const char* flag;
@@ -100,9 +101,13 @@ int main(int argc, char** argv) {
       // PostgreSQL runs it in the data directory.
       if (std::string(o.flag) == "--repo-credentials" || std::string(o.flag) == "--repo-ca-file")
         o.value = std::filesystem::absolute(o.value).lexically_normal().string();
-      ::setenv(o.variable, o.value.c_str(), 1);
+      // The credentials file's own variable is read as is; the others as
+      // options, ahead of the file and the environment (storage_settings.h).
+      std::string variable = o.variable;
+      if (variable != "PGVAULT_REPO_CREDENTIALS") variable = "PGVAULT_CLI_" + variable;
+      ::setenv(variable.c_str(), o.value.c_str(), 1);
     }
-    if (no_verify_tls) ::setenv("PGVAULT_REPO_VERIFY_TLS", "n", 1);
+    if (no_verify_tls) ::setenv("PGVAULT_CLI_PGVAULT_REPO_VERIFY_TLS", "n", 1);
     if (global.state_dir.empty()) global.state_dir = DefaultStateDirectory();
     for (auto& g : groups)
       if (auto status = g->RunParsed(global)) return *status;

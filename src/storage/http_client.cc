@@ -119,6 +119,8 @@ HttpResponse HttpClient::Perform(const HttpRequest& request) {
     throw TransportError(detail, code == CURLE_OPERATION_TIMEDOUT);
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  // The pooled handle must not point at this call's stack.
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   ReleaseHandle(curl);
   return response;
 }

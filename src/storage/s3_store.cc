@@ -40,6 +40,9 @@ class S3Store : public ObjectStore {
     scheme_ = parts.scheme;
     host_ = parts.authority;
     base_path_ = parts.path;
+    // A bucket name with '.' breaks TLS as a host name (the wildcard
+    // certificate covers one label): such buckets go path style.
+    if (!path_style_ && location.bucket.find('.') != std::string::npos) path_style_ = true;
     if (!path_style_) host_ = location.bucket + "." + host_;
     describe_ = fmt::format("{} at {}", location.url, endpoint);
   }
@@ -193,7 +196,9 @@ class S3Store : public ObjectStore {
     HttpResponse r = Send("PUT", "", {}, body.empty() ? std::vector<std::pair<std::string, std::string>>{}
                                                       : UploadHeaders(body),
                           body, "CREATE BUCKET " + location_.bucket, DigestHex(Sha256(body)));
-    if (r.status == 200 || r.status == 409) return;  // 409: exists (BucketAlreadyOwnedByYou)
+    if (r.status == 200) return;
+    // Ours already; BucketAlreadyExists would be someone else's.
+    if (r.status == 409 && XmlFirst(r.body, "Code").value_or("") == "BucketAlreadyOwnedByYou") return;
     throw ResponseError(describe_, "CREATE BUCKET " + location_.bucket, r);
   }
 
@@ -251,6 +256,10 @@ class S3Store : public ObjectStore {
       throw;
     }
     if (if_absent && (r.status == 412 || r.status == 409)) return false;
+    if (if_absent && r.status == 501 && conditional_writes_) {
+      conditional_writes_ = false;  // checked with Head above; complete without the condition
+      return CompleteUpload(key, id, etags, expected_size, if_absent);
+    }
     // S3 may answer 200 and put the error in the body.
     if (r.status != 200 || XmlFirst(r.body, "Code")) throw ResponseError(describe_, operation, r);
     return true;

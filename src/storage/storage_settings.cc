@@ -95,11 +95,17 @@ CredentialSource CredentialSource::FromEnvironment() {
 }
 
 std::string CredentialSource::Get(const std::string& name) const {
+  // A command-line option first (main() hands them down as PGVAULT_CLI_<name>,
+  // so that processes pgvault starts see them too), then the credentials
+  // file, which names exactly this repository, then the ambient environment.
+  if (use_environment_) {
+    if (const char* value = std::getenv(("PGVAULT_CLI_" + name).c_str()); value && *value) return value;
+  }
+  if (auto it = file_values_.find(name); it != file_values_.end() && !it->second.empty()) return it->second;
   if (use_environment_) {
     if (const char* value = std::getenv(name.c_str()); value && *value) return value;
   }
-  auto it = file_values_.find(name);
-  return it == file_values_.end() ? "" : it->second;
+  return "";
 }
 
 StorageSettings StorageSettings::FromEnvironment(const CredentialSource& source) {

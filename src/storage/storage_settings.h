@@ -4,9 +4,12 @@
 // before any command runs, so processes pgvault starts itself (the async
 // archiver, the WAL prefetcher) inherit the same settings.
 //
-// Secrets are looked up by their standard environment variable names, first
-// in the environment and then in the credentials file (PGVAULT_REPO_CREDENTIALS,
-// --repo-credentials): lines of NAME=value with the same names. They are
+// Every value is looked up by its standard environment variable name: first
+// among the command-line options (--s3-endpoint sets AWS_ENDPOINT_URL...),
+// then in the credentials file (PGVAULT_REPO_CREDENTIALS, --repo-credentials:
+// lines of NAME=value with the same names), then in the environment. The
+// file names one repository exactly; the environment may hold a shell's
+// leftovers. They are
 // never accepted on the command line, never logged and never put in an error
 // message or a restore_command.
 #pragma once
@@ -17,8 +20,8 @@
 
 namespace pgvault {
 
-// Looks up a setting by its environment variable name: the environment
-// first, then the credentials file.
+// Looks up a setting by its environment variable name: command-line option,
+// credentials file, environment.
 class CredentialSource {
  public:
   // Reads PGVAULT_REPO_CREDENTIALS (if set) now. Throws Error naming the file

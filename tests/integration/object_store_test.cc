@@ -92,7 +92,10 @@ TEST_P(ObjectStoreRepository, BackupRestorePitrAndWalRulesEndToEnd) {
     args.insert(args.begin() + 1, {"--repo-credentials", creds});
     return args;
   };
-  ASSERT_EQ(Pgvault(pv({"repo", "init", "--repo", repo})).exit_code, 0) << backend_->Logs();
+  {
+    RunResult init = Pgvault(pv({"repo", "init", "--repo", repo, "--log-level", "debug"}));
+    ASSERT_EQ(init.exit_code, 0) << init.err << "\n" << backend_->Logs();
+  }
 
   auto pg = PgCluster::Create(tmp / "primary",
                               {"archive_mode = on",
@@ -238,7 +241,10 @@ TEST(ObjectStoreFaults, RetriesCarryBackupWalAndRestoreThroughAndTotalFailureIsC
     args.insert(args.begin() + 1, {"--repo-credentials", creds});
     return args;
   };
-  ASSERT_EQ(Pgvault(pv({"repo", "init", "--repo", repo})).exit_code, 0) << proxy.Log();
+  {
+    RunResult init = Pgvault(pv({"repo", "init", "--repo", repo, "--log-level", "debug"}));
+    ASSERT_EQ(init.exit_code, 0) << init.err << "\n" << proxy.Log();
+  }
   auto pg = PgCluster::Create(tmp / "primary",
                               {"archive_mode = on", std::string("archive_command = '") + PGVAULT_BINARY +
                                                         " wal-push --repo-credentials " + creds + " --repo " + repo +
@@ -319,7 +325,9 @@ TEST(ObjectStoreErrors, WrongCredentialsMissingBucketAndUnreachableEndpoint) {
     auto backend = ObjectStoreBackend::Start(kind);
     std::string good = backend->WriteCredentialsFile("good");
     std::string bad = backend->WriteCredentialsFile("bad", "", true);
-    ASSERT_EQ(Pgvault({"repo", "init", "--repo-credentials", good, "--repo", backend->Url("r")}).exit_code, 0);
+    RunResult init = Pgvault({"repo", "init", "--repo-credentials", good, "--repo", backend->Url("r"), "--log-level",
+                              "debug"});
+    ASSERT_EQ(init.exit_code, 0) << init.err << "\n" << backend->Logs();
     expect_one_line(Pgvault({"list", "--repo-credentials", bad, "--repo", backend->Url("r")}),
                     {backend->endpoint(), "HTTP 403", "check the credentials"});
     std::string missing = std::string(kind) == "swift" ? "s3://no-such-bucket/r" : "azure://no-such-container/r";

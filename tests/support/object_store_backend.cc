@@ -46,7 +46,14 @@ std::string ObjectStoreBackend::WriteCredentialsFile(const std::string& name, co
   return path;
 }
 
+ObjectStoreBackend::~ObjectStoreBackend() {
+  if (!used_in_this_process_) return;
+  for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AZURE_STORAGE_CONNECTION_STRING"})
+    ::unsetenv(name);
+}
+
 void ObjectStoreBackend::UseInThisProcess(const std::string& endpoint) const {
+  used_in_this_process_ = true;
   ::unsetenv("PGVAULT_REPO_CREDENTIALS");
   std::string target = endpoint.empty() ? this->endpoint() : endpoint;
   if (s3_) {

@@ -31,7 +31,8 @@ class ObjectStoreBackend {
   std::string WriteCredentialsFile(const std::string& name, const std::string& endpoint = "",
                                    bool wrong_secret = false) const;
   // Points this test process's own OpenStorage() at the backend (environment
-  // variables), for tests that use the storage layer directly.
+  // variables), for tests that use the storage layer directly. The backend's
+  // destruction unsets them again.
   void UseInThisProcess(const std::string& endpoint = "") const;
   std::string Logs() const;
 
@@ -40,6 +41,10 @@ class ObjectStoreBackend {
   std::unique_ptr<S3Server> s3_;
   std::unique_ptr<AzuriteServer> azurite_;
   std::unique_ptr<TempDir> dir_;
+  mutable bool used_in_this_process_ = false;
+
+ public:
+  ~ObjectStoreBackend();
 };
 
 }  // namespace pgvault::test

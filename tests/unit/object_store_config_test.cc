@@ -1,5 +1,9 @@
 // Repository URLs, the credentials file, storage settings, the XML replies
 // and the retry policy of the object-store backends.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -157,4 +161,26 @@ TEST(SecretsStayOutOfMessages, AMalformedCredentialsLineOrASasInTheUrl) {
       EXPECT_EQ(std::string(e.what()).find("TOPSECRET"), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(CredentialSource, OptionThenFileThenEnvironment) {
+  std::string path = ::testing::TempDir() + "/pgvault-creds-precedence";
+  {
+    std::ofstream(path) << "AWS_ENDPOINT_URL=http://file:1\nAWS_REGION=file-region\n";
+  }
+  ::setenv("PGVAULT_REPO_CREDENTIALS", path.c_str(), 1);
+  ::setenv("AWS_ENDPOINT_URL", "http://environment:1", 1);
+  ::setenv("AWS_DEFAULT_REGION", "environment-region", 1);
+  ::setenv("PGVAULT_CLI_AWS_ENDPOINT_URL", "http://option:1", 1);
+  CredentialSource with_option = CredentialSource::FromEnvironment();
+  EXPECT_EQ(with_option.Get("AWS_ENDPOINT_URL"), "http://option:1");
+  EXPECT_EQ(with_option.Get("AWS_REGION"), "file-region");
+  EXPECT_EQ(with_option.Get("AWS_DEFAULT_REGION"), "environment-region");
+  ::unsetenv("PGVAULT_CLI_AWS_ENDPOINT_URL");
+  EXPECT_EQ(CredentialSource::FromEnvironment().Get("AWS_ENDPOINT_URL"), "http://file:1");
+  ::unsetenv("PGVAULT_REPO_CREDENTIALS");
+  EXPECT_EQ(CredentialSource::FromEnvironment().Get("AWS_ENDPOINT_URL"), "http://environment:1");
+  ::unsetenv("AWS_ENDPOINT_URL");
+  ::unsetenv("AWS_DEFAULT_REGION");
+  std::remove(path.c_str());
 }
