@@ -75,12 +75,7 @@ class AzureBlobStore : public ObjectStore {
       throw NotFoundError(fmt::format("{}/{}: no such object", describe_, key));
     }
     if (r.status != 200 && r.status != 206) throw ResponseError(describe_, "GET " + key, r);
-    if (range && r.status == 200 && (range->first > 0 || r.body.size() > range->second)) {
-      // A server that ignored the range: cut the part that was asked for.
-      if (range->first >= r.body.size()) return "";
-      return r.body.substr(range->first, range->second);
-    }
-    return std::move(r.body);
+    return RequestedRange(std::move(r), range);
   }
 
   bool Put(const std::string& key, std::string_view data, bool if_absent) override {

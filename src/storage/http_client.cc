@@ -125,6 +125,14 @@ HttpResponse HttpClient::Perform(const HttpRequest& request) {
   return response;
 }
 
+std::string RequestedRange(HttpResponse response, const std::optional<std::pair<uint64_t, uint64_t>>& range) {
+  if (range && response.status == 200 && (range->first > 0 || response.body.size() > range->second)) {
+    if (range->first >= response.body.size()) return "";
+    return response.body.substr(range->first, range->second);
+  }
+  return std::move(response.body);
+}
+
 EndpointParts SplitEndpoint(const std::string& endpoint) {
   EndpointParts parts;
   auto scheme_end = endpoint.find("://");

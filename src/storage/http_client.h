@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -77,6 +78,11 @@ struct EndpointParts {
   std::string scheme, authority, path;
 };
 EndpointParts SplitEndpoint(const std::string& endpoint);
+
+// The part of a GET's body that `range` (offset, length) asked for: a 206
+// carries just that; a server that ignored the Range header answers 200
+// with the whole object, which is cut here. No range: the whole body.
+std::string RequestedRange(HttpResponse response, const std::optional<std::pair<uint64_t, uint64_t>>& range);
 
 // Percent-encoding as AWS and Azure canonicalize it: unreserved characters
 // (A-Z a-z 0-9 - _ . ~) stay, everything else becomes %XX (upper-case hex);
