@@ -231,7 +231,8 @@ TEST(ObjectStoreFaults, RetriesCarryBackupWalAndRestoreThroughAndTotalFailureIsC
   if (auto why = ObjectStoreServersUnavailable()) GTEST_SKIP() << "SKIPPED (object-store tests): " << *why;
   TempDir tmp;
   auto backend = ObjectStoreBackend::Start("swift");
-  FaultProxy proxy(backend->endpoint(), 0.10, 3);
+  // A fixed seed: the same sequence of faults in every run.
+  FaultProxy proxy(backend->endpoint(), 0.10, 3, 20261125);
   // A transfer without progress for 2 s is abandoned and retried: the proxy's
   // 3 s delays are hung transfers to pgvault.
   std::string creds = backend->WriteCredentialsFile("creds", proxy.endpoint());
@@ -275,7 +276,9 @@ TEST(ObjectStoreFaults, RetriesCarryBackupWalAndRestoreThroughAndTotalFailureIsC
   }
   auto counts = proxy.fault_counts();
   int faults = proxy.faults_injected();
-  EXPECT_GT(faults, 20) << "too few faults to prove anything: " << proxy.requests() << " requests";
+  // About 250 requests at 10 %: ~25 faults expected; fewer than 10 would
+  // prove little (and is far outside chance).
+  EXPECT_GE(faults, 10) << "too few faults to prove anything: " << proxy.requests() << " requests";
   EXPECT_GT(counts["delay"], 0);
   EXPECT_GT(counts["500"] + counts["503"], 0);
 
