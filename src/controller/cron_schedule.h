@@ -54,7 +54,10 @@ class CronSchedule {
   // ("0 0 30 2 *") is refused here, so Next always finds a time.
   static CronSchedule Parse(const std::string& expression, const std::string& time_zone = "");
 
-  // The first activation strictly after `after`, on a whole second.
+  // The first activation strictly after `after`, on a whole second. Throws
+  // Error only when that is past April 2262, where system_clock ends (or,
+  // as a backstop that Parse's checks leave unreachable, when nothing
+  // matches within 10 years).
   SystemTime Next(SystemTime after) const;
 
   const std::string& expression() const { return expression_; }
