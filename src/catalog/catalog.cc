@@ -57,6 +57,20 @@ const char* const kMigrations[] = {
       );
       CREATE INDEX events_object ON events(object_kind, object_name);
     )sql",
+    // 2: the declarative API (apply -f) and phase deadlines.
+    R"sql(
+      CREATE TABLE resources (
+        kind        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        object      TEXT NOT NULL,
+        status      TEXT NOT NULL DEFAULT '{}',
+        generation  INTEGER NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+      );
+      ALTER TABLE backups ADD COLUMN phase_since TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 class Statement {
@@ -176,15 +190,21 @@ void Catalog::Migrate() {
 
 void Catalog::SaveBackup(const json& b) {
   std::string name = b.at("/metadata/name"_json_pointer).get<std::string>();
+  // phase_since moves only when the phase does: the deadline of a phase runs
+  // from its start, however often the object is saved meanwhile.
   Statement s(db_,
-              "INSERT INTO backups(name, cluster, method, phase, created_at, object) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
-              "ON CONFLICT(name) DO UPDATE SET phase = excluded.phase, object = excluded.object");
+              "INSERT INTO backups(name, cluster, method, phase, created_at, object, phase_since) "
+              "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+              "ON CONFLICT(name) DO UPDATE SET object = excluded.object, "
+              "phase_since = CASE WHEN backups.phase = excluded.phase THEN backups.phase_since "
+              "ELSE excluded.phase_since END, phase = excluded.phase");
   s.Bind(1, name)
       .Bind(2, b.value("/spec/cluster/name"_json_pointer, std::string()))
       .Bind(3, b.value("/spec/method"_json_pointer, std::string()))
       .Bind(4, BackupPhase(b))
       .Bind(5, b.value("/metadata/creationTimestamp"_json_pointer, Now()))
-      .Bind(6, b.dump());
+      .Bind(6, b.dump())
+      .Bind(7, Now());
   s.Step();
 }
 
@@ -206,6 +226,93 @@ void Catalog::DeleteBackup(const std::string& name) {
   Statement s(db_, "DELETE FROM backups WHERE name = ?1");
   s.Bind(1, name);
   s.Step();
+}
+
+bool Catalog::ClaimBackup(const std::string& name, const json& owner) {
+  Transaction t(*this);
+  auto b = LoadBackup(name);
+  if (!b || BackupPhase(*b) != "pending") return false;
+  (*b)["status"]["phase"] = "started";
+  (*b)["status"]["owner"] = owner;
+  SaveBackup(*b);
+  t.Commit();
+  return true;
+}
+
+std::string Catalog::BackupPhaseSince(const std::string& name) {
+  Statement s(db_, "SELECT phase_since FROM backups WHERE name = ?1");
+  s.Bind(1, name);
+  return s.Step() ? s.Text(0) : std::string();
+}
+
+namespace {
+ResourceRecord ReadResource(Statement& s) {
+  ResourceRecord r;
+  r.kind = s.Text(0);
+  r.name = s.Text(1);
+  r.object = json::parse(s.Text(2));
+  r.status = json::parse(s.Text(3));
+  r.generation = s.Int(4);
+  r.created_at = s.Text(5);
+  r.updated_at = s.Text(6);
+  return r;
+}
+const char* kResourceColumns = "kind, name, object, status, generation, created_at, updated_at";
+}  // namespace
+
+std::optional<ResourceRecord> Catalog::LoadResource(const std::string& kind, const std::string& name) {
+  Statement s(db_, fmt::format("SELECT {} FROM resources WHERE kind = ?1 AND name = ?2", kResourceColumns));
+  s.Bind(1, kind).Bind(2, name);
+  if (!s.Step()) return std::nullopt;
+  return ReadResource(s);
+}
+
+std::vector<ResourceRecord> Catalog::ListResources(const std::string& kind) {
+  Statement s(db_, fmt::format("SELECT {} FROM resources WHERE kind = ?1 ORDER BY name", kResourceColumns));
+  s.Bind(1, kind);
+  std::vector<ResourceRecord> out;
+  while (s.Step()) out.push_back(ReadResource(s));
+  return out;
+}
+
+std::string Catalog::SaveResource(const json& object) {
+  std::string kind = object.at("kind").get<std::string>();
+  std::string name = object.at("/metadata/name"_json_pointer).get<std::string>();
+  auto existing = LoadResource(kind, name);
+  if (existing && existing->object == object) return "unchanged";
+  std::string now = Now();
+  Statement s(db_,
+              "INSERT INTO resources(kind, name, object, status, generation, created_at, updated_at) "
+              "VALUES(?1, ?2, ?3, '{}', 1, ?4, ?4) "
+              "ON CONFLICT(kind, name) DO UPDATE SET object = excluded.object, generation = resources.generation + 1, "
+              "updated_at = excluded.updated_at");
+  s.Bind(1, kind).Bind(2, name).Bind(3, object.dump()).Bind(4, now);
+  s.Step();
+  return existing ? "configured" : "created";
+}
+
+void Catalog::SaveResourceStatus(const std::string& kind, const std::string& name, const json& status) {
+  Statement s(db_, "UPDATE resources SET status = ?3 WHERE kind = ?1 AND name = ?2");
+  s.Bind(1, kind).Bind(2, name).Bind(3, status.dump());
+  s.Step();
+}
+
+bool Catalog::DeleteResource(const std::string& kind, const std::string& name) {
+  Statement s(db_, "DELETE FROM resources WHERE kind = ?1 AND name = ?2");
+  s.Bind(1, kind).Bind(2, name);
+  s.Step();
+  return sqlite3_changes(db_) > 0;
+}
+
+Catalog::Transaction::Transaction(Catalog& catalog) : catalog_(catalog) { catalog_.Exec("BEGIN IMMEDIATE"); }
+
+Catalog::Transaction::~Transaction() {
+  if (!done_) sqlite3_exec(catalog_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Catalog::Transaction::Commit() {
+  catalog_.Exec("COMMIT");
+  done_ = true;
 }
 
 void Catalog::SaveSnapshot(const json& snap) {

@@ -45,6 +45,19 @@ struct EventRecord {
   std::string message;
 };
 
+// A declarative object (Cluster, VolumeSnapshotClass, ScheduledBackup) as
+// applied: `object` holds apiVersion, kind, metadata and spec; `status` is
+// written by pgvault (the controller) and survives re-applies.
+struct ResourceRecord {
+  std::string kind;
+  std::string name;
+  nlohmann::json object;
+  nlohmann::json status = nlohmann::json::object();
+  int64_t generation = 0;   // +1 each time the applied object changes
+  std::string created_at;   // RFC 3339
+  std::string updated_at;
+};
+
 class Catalog {
  public:
   // Opens (creating and migrating) <state_dir>/catalog.db.
@@ -60,6 +73,38 @@ class Catalog {
   std::optional<nlohmann::json> LoadBackup(const std::string& name);
   std::vector<nlohmann::json> ListBackups();
   void DeleteBackup(const std::string& name);
+  // Takes a pending backup for the process `owner` ({host, pid, startTicks}):
+  // atomically moves it from pending to started. False when it is not
+  // pending any more (another process claimed it, or it failed).
+  bool ClaimBackup(const std::string& name, const nlohmann::json& owner);
+  // When the backup entered its current phase (RFC 3339), "" if unknown:
+  // kept by SaveBackup, for the phase deadlines.
+  std::string BackupPhaseSince(const std::string& name);
+
+  // Declarative objects (kinds other than Backup).
+  std::optional<ResourceRecord> LoadResource(const std::string& kind, const std::string& name);
+  std::vector<ResourceRecord> ListResources(const std::string& kind);
+  // Stores `object` (its kind and metadata.name) keeping the status; returns
+  // "created", "configured" (changed) or "unchanged", as kubectl says.
+  std::string SaveResource(const nlohmann::json& object);
+  void SaveResourceStatus(const std::string& kind, const std::string& name, const nlohmann::json& status);
+  bool DeleteResource(const std::string& kind, const std::string& name);
+
+  // One transaction for several changes (BEGIN IMMEDIATE: a writer at a
+  // time); rolled back unless Commit() is called. Not nestable, and not
+  // around AddFence, which has its own.
+  class Transaction {
+   public:
+    explicit Transaction(Catalog& catalog);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void Commit();
+
+   private:
+    Catalog& catalog_;
+    bool done_ = false;
+  };
 
   // Volume snapshots (the metadata record of each snapshot).
   void SaveSnapshot(const nlohmann::json& snapshot);

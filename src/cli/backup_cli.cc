@@ -4,7 +4,7 @@
 
 #include "catalog/catalog.h"
 #include "cluster/backup_target.h"
-#include "cluster/cluster_spec.h"
+#include "cluster/cluster_config_source.h"
 #include "command/backup_command.h"
 #include "command/list_command.h"
 #include "command/snapshot_backup_command.h"
@@ -117,9 +117,9 @@ std::optional<int> BackupCli::RunParsed(const GlobalOptions& global) {
       // A repository backup of the cluster's target instance.
       if (!backup.pgdata.empty() || !backup.conninfo.empty())
         throw UsageError("--cluster picks the instance itself: drop --pgdata and --pg");
-      ClusterConfig config = LoadClusterConfig(config_path);
-      const ClusterSpec& cluster = config.Cluster(snap_backup.cluster);
       auto catalog = Catalog::Open(state_dir);
+      ClusterConfig config = ResolveClusterConfig(config_path, *catalog);
+      const ClusterSpec& cluster = config.Cluster(snap_backup.cluster);
       BackupTargetChoice choice = SelectBackupInstance(
           cluster, *catalog, snap_backup.target.empty() ? cluster.backup.target : snap_backup.target);
       const InstanceSpec& instance = cluster.Instance(choice.instance);

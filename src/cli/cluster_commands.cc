@@ -1,7 +1,7 @@
-// Cluster commands: fence on|off, status, get, describe, delete backup.
+// Cluster commands: fence on|off, status, get, describe, delete.
 #include "cli/command_groups.h"
 
-#include "command/delete_backup_command.h"
+#include "command/delete_command.h"
 #include "command/describe_command.h"
 #include "command/fence_command.h"
 #include "command/get_command.h"
@@ -30,9 +30,8 @@ class ClusterCommands : public CommandGroup {
   CLI::App* describe_cmd = nullptr;
   StatusOptions status;
   CLI::App* status_cmd = nullptr;
-  DeleteBackupOptions delete_backup;
+  DeleteOptions delete_options;
   CLI::App* delete_cmd = nullptr;
-  CLI::App* delete_backup_cmd = nullptr;
 };
 
 void ClusterCommands::Register(CLI::App& app) {
@@ -46,22 +45,24 @@ void ClusterCommands::Register(CLI::App& app) {
   fence_off_cmd->add_option("instance", fence.instance, "Instance name from the cluster file")->required();
 
   // get / describe / status / delete
-  get_cmd = app.add_subcommand("get", "List volumesnapshot, volumesnapshotclass or backup objects");
-  get_cmd->add_option("kind", get.kind, "volumesnapshot, volumesnapshotclass or backup")->required();
+  get_cmd = app.add_subcommand("get", "List objects: cluster, backup, scheduledbackup, volumesnapshot, "
+                                      "volumesnapshotclass");
+  get_cmd->add_option("kind", get.kind, "cluster, backup, scheduledbackup, volumesnapshot or volumesnapshotclass")
+      ->required();
   get_cmd->add_option("name", get.name, "Only this object");
   get_cmd->add_option("-o,--output", get.output, "json, yaml or wide");
   get_cmd->add_flag("--json", get_json, "Same as -o json");
-  describe_cmd = app.add_subcommand("describe", "Show a backup (or an instance) with its events");
-  describe_cmd->add_option("kind", describe.kind, "backup or instance")->required();
+  describe_cmd = app.add_subcommand("describe", "Show an object with its status and events");
+  describe_cmd->add_option("kind", describe.kind, "backup, cluster, scheduledbackup or instance")->required();
   describe_cmd->add_option("name", describe.name, "Its name")->required();
   status_cmd = app.add_subcommand("status", "Instances of the cluster file: role, WAL positions, streaming, fences");
   status_cmd->add_option("--cluster", status.cluster, "Only this cluster");
   status_cmd->add_flag("--json", status.json, "Print JSON");
-  delete_cmd = app.add_subcommand("delete", "Delete an object");
-  delete_cmd->require_subcommand(1);
-  delete_backup_cmd =
-      delete_cmd->add_subcommand("backup", "Delete a volume snapshot backup and its snapshots (per deletionPolicy)");
-  delete_backup_cmd->add_option("name", delete_backup.name, "Backup name")->required();
+  delete_cmd = app.add_subcommand("delete", "Delete an object: a backup (its snapshots per deletionPolicy), a "
+                                            "scheduledbackup, a cluster or a volumesnapshotclass");
+  delete_cmd->add_option("kind", delete_options.kind, "backup, scheduledbackup, cluster or volumesnapshotclass")
+      ->required();
+  delete_cmd->add_option("name", delete_options.name, "Its name")->required();
 }
 
 std::optional<int> ClusterCommands::RunParsed(const GlobalOptions& global) {
@@ -83,6 +84,7 @@ std::optional<int> ClusterCommands::RunParsed(const GlobalOptions& global) {
     return 0;
   }
   if (describe_cmd->parsed()) {
+    describe.config_path = config_path;
     describe.state_dir = state_dir;
     std::cout << RunDescribe(describe);
     return 0;
@@ -93,9 +95,9 @@ std::optional<int> ClusterCommands::RunParsed(const GlobalOptions& global) {
     std::cout << RenderStatus(status);
     return 0;
   }
-  if (delete_backup_cmd->parsed()) {
-    delete_backup.state_dir = state_dir;
-    std::cout << RunDeleteBackup(delete_backup);
+  if (delete_cmd->parsed()) {
+    delete_options.state_dir = state_dir;
+    std::cout << RunDelete(delete_options);
     return 0;
   }
   return std::nullopt;

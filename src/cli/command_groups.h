@@ -44,6 +44,7 @@ std::unique_ptr<CommandGroup> MakeBackupCli();           // backup
 std::unique_ptr<CommandGroup> MakeRestoreCli();          // restore
 std::unique_ptr<CommandGroup> MakeWalCommands();         // wal-push, wal-fetch, wal list, check
 std::unique_ptr<CommandGroup> MakeClusterCommands();     // fence, status, get, describe, delete
+std::unique_ptr<CommandGroup> MakeApiCommands();         // apply, controller, run-backup
 
 // --repo, from PGVAULT_REPO when not given; `required` unless the command can
 // take the repository from the cluster file.

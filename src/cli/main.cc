@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   groups.push_back(MakeRestoreCli());
   groups.push_back(MakeWalCommands());
   groups.push_back(MakeClusterCommands());
+  groups.push_back(MakeApiCommands());
   for (auto& g : groups) g->Register(app);
 
   try {

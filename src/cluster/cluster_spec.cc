@@ -101,8 +101,19 @@ BackupConfiguration ReadBackup(FieldReader& r) {
     }
     vs->Finish();
   }
-  // Fields of CloudNativePG's BackupConfiguration that later issues implement.
-  r.Raw("retentionPolicy");
+  if (auto policy = r.OptionalString("retentionPolicy")) {
+    static const std::regex kPolicy("^([1-9][0-9]{0,4})([dwm])$");
+    std::smatch m;
+    if (!std::regex_match(*policy, m, kPolicy))
+      r.Fail("retentionPolicy", fmt::format("'{}' is not a recovery window: a number and d, w or m (30d, 4w, 6m)",
+                                            *policy));
+    b.retention.window_count = std::stoi(m[1].str());
+    b.retention.window_unit = m[2].str()[0];
+  }
+  if (auto keep = r.OptionalInt("keep")) {
+    if (*keep < 1 || *keep > 100000) r.Fail("keep", "must be a number of backups, at least 1");
+    b.retention.keep = static_cast<int>(*keep);
+  }
   r.Finish();
   return b;
 }
@@ -215,13 +226,13 @@ const ClusterSpec& ClusterConfig::ClusterOfInstance(const std::string& instance)
   throw UsageError(fmt::format("{}: no cluster has an instance named '{}'", origin, instance));
 }
 
-ClusterConfig ParseClusterConfig(const std::string& yaml_text, const std::string& origin) {
+ClusterConfig ClusterConfigFromDocuments(const std::vector<json>& docs, const std::string& origin,
+                                         const std::vector<std::string>& where) {
   ClusterConfig config;
   config.origin = origin;
-  auto docs = ParseYamlDocuments(yaml_text, origin);
   for (size_t n = 0; n < docs.size(); ++n) {
-    std::string where = fmt::format("{} (document {})", origin, n + 1);
-    FieldReader doc(docs[n], where, "");
+    std::string at = n < where.size() ? where[n] : fmt::format("{} (document {})", origin, n + 1);
+    FieldReader doc(docs[n], at, "");
     std::string api = doc.RequiredString("apiVersion");
     std::string kind = doc.RequiredString("kind");
     if (kind == "Cluster") {
@@ -252,11 +263,19 @@ ClusterConfig ParseClusterConfig(const std::string& yaml_text, const std::string
   for (const auto& c : config.clusters) {
     const auto& vs = c.backup.volume_snapshot;
     if (!vs.configured) continue;
-    config.SnapshotClass(vs.class_name);
-    if (!vs.wal_class_name.empty()) config.SnapshotClass(vs.wal_class_name);
-    for (const auto& [tbs, k] : vs.tablespace_class_name) config.SnapshotClass(k);
+    try {
+      config.SnapshotClass(vs.class_name);
+      if (!vs.wal_class_name.empty()) config.SnapshotClass(vs.wal_class_name);
+      for (const auto& [tbs, k] : vs.tablespace_class_name) config.SnapshotClass(k);
+    } catch (const Error& e) {
+      throw UsageError(fmt::format("cluster {}: spec.backup.volumeSnapshot: {}", c.name, e.what()));
+    }
   }
   return config;
+}
+
+ClusterConfig ParseClusterConfig(const std::string& yaml_text, const std::string& origin) {
+  return ClusterConfigFromDocuments(ParseYamlDocuments(yaml_text, origin), origin);
 }
 
 ClusterConfig LoadClusterConfig(const std::string& path) {

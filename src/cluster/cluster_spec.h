@@ -48,9 +48,21 @@ struct VolumeSnapshotConfiguration {
   std::map<std::string, std::string> labels, annotations;
 };
 
+// spec.backup.retentionPolicy (CloudNativePG's recovery window: 30d, 4w,
+// 6m) and spec.backup.keep (a count), applied to repository backups and to
+// volume snapshot backups alike (src/retention/).
+struct RetentionConfiguration {
+  int window_count = 0;   // 0: no recovery window
+  char window_unit = 'd';  // d, w or m (calendar months)
+  int keep = 0;           // 0: no count
+  bool configured() const { return window_count > 0 || keep > 0; }
+  std::string WindowText() const { return window_count ? std::to_string(window_count) + window_unit : ""; }
+};
+
 struct BackupConfiguration {
   std::string target = "prefer-standby";  // or "primary"
   VolumeSnapshotConfiguration volume_snapshot;
+  RetentionConfiguration retention;
 };
 
 struct ClusterSpec {
@@ -94,6 +106,12 @@ struct ClusterConfig {
 };
 
 ClusterConfig ParseClusterConfig(const std::string& yaml_text, const std::string& origin);
+// The same from documents already parsed (the catalog's, or a manifest's):
+// every document checked, then the rules between them (unique instance
+// names, snapshot classes that exist). `where` names each document in
+// errors (default "<origin> (document N)").
+ClusterConfig ClusterConfigFromDocuments(const std::vector<nlohmann::json>& documents, const std::string& origin,
+                                         const std::vector<std::string>& where = {});
 // Reads `path`; the error names the file and PGVAULT_CONFIG when it is missing.
 ClusterConfig LoadClusterConfig(const std::string& path);
 

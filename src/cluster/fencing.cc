@@ -89,6 +89,42 @@ void UnfenceInstance(Catalog& catalog, const InstanceSpec& instance, bool interr
   spdlog::info("{}", message);
 }
 
+std::vector<std::string> ReleaseOrphanedFences(Catalog& catalog, const ClusterConfig& config) {
+  std::vector<std::string> out;
+  for (const auto& f : catalog.ListFences()) {
+    if (f.owner_pid == 0 || FenceOwnerAlive(f)) continue;
+    const InstanceSpec* instance = nullptr;
+    for (const auto& c : config.clusters)
+      for (const auto& i : c.instances)
+        if (i.name == f.instance) instance = &i;
+    if (!instance) {
+      out.push_back(fmt::format("instance {} is fenced by a dead process but is in no cluster any more: start it by "
+                                "hand, then 'pgvault fence off {}'",
+                                f.instance, f.instance));
+      continue;
+    }
+    // The reason of a backup's fence is "backup NAME".
+    std::string backup = f.reason.rfind("backup ", 0) == 0 ? f.reason.substr(7) : "";
+    std::string message = fmt::format("Releasing the fence of instance {} left by pgvault pid {} ({}), which ended",
+                                      f.instance, f.owner_pid, f.reason);
+    spdlog::warn("{}", message);
+    catalog.AddEvent("Instance", f.instance, "Warning", "OrphanedFence", message);
+    try {
+      UnfenceInstance(catalog, *instance, false, backup.empty() ? "Instance" : "Backup",
+                      backup.empty() ? f.instance : backup);
+      out.push_back(fmt::format("instance {}: fence left by pid {} released; the instance serves again", f.instance,
+                                f.owner_pid));
+    } catch (const std::exception& e) {
+      std::string failure = fmt::format("instance {}: fence left by pid {} could not be released: {}", f.instance,
+                                        f.owner_pid, e.what());
+      spdlog::error("{}", failure);
+      catalog.AddEvent("Instance", f.instance, "Warning", "UnfenceFailed", failure);
+      out.push_back(failure);
+    }
+  }
+  return out;
+}
+
 FenceGuard::FenceGuard(Catalog& catalog, const ClusterSpec& cluster, const InstanceSpec& instance,
                        const std::string& reason, const std::string& event_kind, const std::string& event_object)
     : catalog_(catalog), instance_(instance), event_kind_(event_kind), event_object_(event_object) {

@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "cluster/cluster_spec.h"
@@ -36,6 +37,14 @@ void FenceInstance(Catalog& catalog, const ClusterSpec& cluster, const InstanceS
 // instance does not come back; the fence then stays recorded.
 void UnfenceInstance(Catalog& catalog, const InstanceSpec& instance, bool interruptible,
                      const std::string& event_kind, const std::string& event_object);
+
+// Fences left by backup processes that are gone (a controller and its backup
+// killed with SIGKILL, a crash): starts each such instance again and clears
+// its fence, with events on the instance and on the backup named in the
+// fence. Fences set by `fence on` stay. Returns one line per fence it
+// released or failed to release (failures are also logged; it tries again
+// on the next call).
+std::vector<std::string> ReleaseOrphanedFences(Catalog& catalog, const ClusterConfig& config);
 
 // Unfences on destruction unless Release()d: every way out of a cold backup,
 // including errors and interrupts, brings the instance back.

@@ -413,6 +413,7 @@ BackupManifest BackupRun::Run() {
                                           {label_text, options_.fast_checkpoint ? "true" : "false"}));
   m.id = repo_->NewBackupId(FormatBackupIdTime(start_time));
   m.start_time = FormatTimestamp(start_time);
+  if (options_.on_phase) options_.on_phase("running");
   TestPausePoint("backup-started");
 
   entries_ = ScanDataDirectory(options_.pgdata);
@@ -508,6 +509,7 @@ BackupManifest BackupRun::Run() {
   }
   auto stop_rows = conn_->Query("SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)");
   auto stop_time = std::chrono::system_clock::now();
+  if (options_.on_phase) options_.on_phase("finalizing");
   Lsn stop_lsn = ParseLsn(*stop_rows.at(0).at(0));
   // For choosing a backup for an --target-xid restore later (no xid is assigned by this).
   m.stop_next_xid = std::stoull(conn_->QueryValue("SELECT txid_snapshot_xmax(txid_current_snapshot())::text"));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "repo/backup_manifest.h"
@@ -26,6 +27,11 @@ struct BackupOptions {
   // warning, and the command fails.
   bool wait_for_archive = true;
   int archive_timeout_seconds = 60;
+  // Told when the backup enters a phase of CloudNativePG's lifecycle:
+  // "running" once pg_backup_start returned, "finalizing" once
+  // pg_backup_stop did (WAL, archive wait, commit). The runner of Backup
+  // objects records them.
+  std::function<void(const std::string& phase)> on_phase;
 };
 
 // Runs the backup and returns the committed manifest. Throws pgvault::Error

@@ -16,6 +16,27 @@
 
 namespace pgvault {
 
+int DiscardPlannedSnapshots(Catalog& catalog, const std::string& backup_name) {
+  auto backup = catalog.LoadBackup(backup_name);
+  if (!backup || (*backup)["status"].value("phase", "") != "failed" ||
+      !(*backup)["status"].contains("plannedSnapshots"))
+    return 0;
+  int removed = 0;
+  for (const auto& p : (*backup)["status"]["plannedSnapshots"]) {
+    std::string path = p.value("path", ""), name = p.value("name", "");
+    if (path.empty() || catalog.LoadSnapshot(name) || ::access(path.c_str(), F_OK) != 0) continue;
+    ::unlink(SnapshotRecordPath(path).c_str());
+    MakeSnapshotDriver(p.value("driver", ""))->Delete(path);
+    ++removed;
+  }
+  (*backup)["status"].erase("plannedSnapshots");
+  catalog.SaveBackup(*backup);
+  if (removed)
+    catalog.AddEvent("Backup", backup_name, "Normal", "SnapshotsDiscarded",
+                     fmt::format("Removed {} snapshot(s) the failed backup left", removed));
+  return removed;
+}
+
 std::string RunDeleteBackup(const DeleteBackupOptions& o) {
   auto catalog = Catalog::Open(o.state_dir);
   auto backup = catalog->LoadBackup(o.name);

@@ -15,4 +15,11 @@ struct DeleteBackupOptions {
 
 std::string RunDeleteBackup(const DeleteBackupOptions& options);
 
+class Catalog;
+// A failed backup whose process died mid-way may have left snapshots that it
+// planned (status.plannedSnapshots) but never recorded: removes those that
+// exist, then forgets the plan. The controller calls it for failed backups;
+// returns how many snapshots it removed.
+int DiscardPlannedSnapshots(Catalog& catalog, const std::string& backup_name);
+
 }  // namespace pgvault

@@ -1,4 +1,4 @@
-// `pgvault describe backup|instance NAME`: the object and its events, like
+// `pgvault describe backup|cluster|scheduledbackup|instance NAME`: the object and its events, like
 // `kubectl describe`.
 #pragma once
 
@@ -7,8 +7,9 @@
 namespace pgvault {
 
 struct DescribeOptions {
+  std::string config_path;  // "" = the applied clusters
   std::string state_dir;
-  std::string kind;  // backup | instance
+  std::string kind;  // backup | cluster | scheduledbackup | instance
   std::string name;
 };
 

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "catalog/catalog.h"
-#include "cluster/cluster_spec.h"
+#include "cluster/cluster_config_source.h"
 #include "cluster/fencing.h"
 #include "cluster/instance_control.h"
 #include "core/error.h"
@@ -11,10 +11,10 @@
 namespace pgvault {
 
 std::string RunFence(const FenceOptions& o) {
-  ClusterConfig config = LoadClusterConfig(o.config_path);
+  auto catalog = Catalog::Open(o.state_dir);
+  ClusterConfig config = ResolveClusterConfig(o.config_path, *catalog);
   const ClusterSpec& cluster = config.ClusterOfInstance(o.instance);
   const InstanceSpec& instance = cluster.Instance(o.instance);
-  auto catalog = Catalog::Open(o.state_dir);
   auto existing = catalog->LoadFence(o.instance);
   if (o.on) {
     if (existing) throw Error(fmt::format("instance {} is already {}", o.instance, DescribeFence(*existing)));

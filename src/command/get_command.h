@@ -1,4 +1,4 @@
-// `pgvault get volumesnapshot|volumesnapshotclass|backup [NAME]`: tables like
+// `pgvault get cluster|backup|scheduledbackup|volumesnapshot|volumesnapshotclass [NAME]`: tables like
 // `kubectl get`, or the objects with -o json|yaml.
 #pragma once
 
@@ -15,5 +15,9 @@ struct GetOptions {
 };
 
 std::string RunGet(const GetOptions& options);
+
+// "backup", "cluster", ... from what users type: plurals, kubectl's full
+// names (backup.postgresql.cnpg.io), short names (vs). Throws for others.
+std::string CanonicalKind(std::string kind);
 
 }  // namespace pgvault

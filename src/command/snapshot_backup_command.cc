@@ -15,7 +15,7 @@
 #include "catalog/backup_lifecycle.h"
 #include "catalog/catalog.h"
 #include "cluster/backup_target.h"
-#include "cluster/cluster_spec.h"
+#include "cluster/cluster_config_source.h"
 #include "cluster/fencing.h"
 #include "cluster/instance_control.h"
 #include "cluster/instance_status.h"
@@ -401,27 +401,28 @@ void SnapshotBackup::DiscardSnapshots() {
 }
 
 json SnapshotBackup::Run() {
-  config_ = LoadClusterConfig(o_.config_path);
+  catalog_ = Catalog::Open(o_.state_dir);
+  config_ = ResolveClusterConfig(o_.config_path, *catalog_);
   cluster_ = &config_.Cluster(o_.cluster);
   const auto& vs = cluster_->backup.volume_snapshot;
   if (!vs.configured)
     throw UsageError(fmt::format("cluster {} has no spec.backup.volumeSnapshot in {}: add one (className, online) to "
                                  "take volume snapshot backups",
                                  cluster_->name, config_.origin));
-  catalog_ = Catalog::Open(o_.state_dir);
-  // One snapshot backup of a cluster at a time (as CloudNativePG serializes
-  // them): two cold backups at once could fence two standbys. The lock goes
-  // with the process, so a killed backup never blocks the next one.
-  std::error_code ec;
-  std::filesystem::create_directories(o_.state_dir + "/locks", ec);
-  std::string lock_path = o_.state_dir + "/locks/backup-" + cluster_->name + ".lock";
-  cluster_lock_ = TryLockFile(lock_path);
-  if (!cluster_lock_.valid())
-    throw Error(fmt::format("another backup of cluster {} is running (it holds {}): wait for it to end "
-                            "(pgvault get backup)",
-                            cluster_->name, lock_path));
+  // One backup of a cluster at a time: two cold backups at once could fence two standbys.
+  cluster_lock_ = LockClusterBackups(o_.state_dir, cluster_->name);
   FailAbandonedBackups(*catalog_);
   auto start = Clock::now();
+  std::optional<json> adopted;
+  if (o_.adopt) {
+    // A Backup object applied earlier and claimed by this process
+    // (backup_object_runner.h): run it under its own name and metadata.
+    adopted = catalog_->LoadBackup(o_.name);
+    if (!adopted || (*adopted)["status"].value("phase", "") != "started" ||
+        (*adopted)["status"].value("/owner/pid"_json_pointer, int64_t{0}) != CurrentProcess().pid)
+      throw Error(fmt::format("backup {} is not claimed by this process (pid {})", o_.name, CurrentProcess().pid));
+    start = ParseTimestamp((*adopted)["metadata"].value("creationTimestamp", FormatTimestamp(start)));
+  }
   name_ = o_.name.empty() ? fmt::format("{}-{}", cluster_->name, FormatBackupIdTime(start).erase(8, 1)) : o_.name;
   static const std::regex kName("^[a-z0-9]([-a-z0-9._]{0,200}[a-z0-9])?$");
   if (!std::regex_match(name_, kName))
@@ -432,7 +433,7 @@ json SnapshotBackup::Run() {
     throw UsageError(fmt::format("backup name '{}' must not end in -wal nor contain -tbs- (the names of a backup's "
                                  "WAL and tablespace snapshots)",
                                  name_));
-  if (catalog_->LoadBackup(name_))
+  if (!adopted && catalog_->LoadBackup(name_))
     throw UsageError(fmt::format("a backup named {} exists already in {}: choose another --name", name_,
                                  catalog_->path()));
   online_ = o_.online.value_or(vs.online);
@@ -440,16 +441,24 @@ json SnapshotBackup::Run() {
   wait_for_archive_ = o_.wait_for_archive.value_or(vs.online_configuration.wait_for_archive);
   std::string target = o_.target.empty() ? cluster_->backup.target : o_.target;
 
-  backup_ = {{"apiVersion", "postgresql.cnpg.io/v1"},
-             {"kind", "Backup"},
-             {"metadata", {{"name", name_}, {"creationTimestamp", Rfc3339(start)}}},
-             {"spec",
-              {{"cluster", {{"name", cluster_->name}}},
-               {"method", "volumeSnapshot"},
-               {"target", target},
-               {"online", online_},
-               {"onlineConfiguration", {{"waitForArchive", wait_for_archive_}, {"immediateCheckpoint", fast_}}}}},
-             {"status", {{"phase", "pending"}, {"method", "volumeSnapshot"}, {"online", online_}}}};
+  if (adopted) {
+    // The applied spec stays as the user wrote it; status says what was done.
+    backup_ = *adopted;
+    backup_["status"]["method"] = "volumeSnapshot";
+    backup_["status"]["online"] = online_;
+    backup_["status"]["target"] = target;
+  } else {
+    backup_ = {{"apiVersion", "postgresql.cnpg.io/v1"},
+               {"kind", "Backup"},
+               {"metadata", {{"name", name_}, {"creationTimestamp", Rfc3339(start)}}},
+               {"spec",
+                {{"cluster", {{"name", cluster_->name}}},
+                 {"method", "volumeSnapshot"},
+                 {"target", target},
+                 {"online", online_},
+                 {"onlineConfiguration", {{"waitForArchive", wait_for_archive_}, {"immediateCheckpoint", fast_}}}}},
+               {"status", {{"phase", "pending"}, {"method", "volumeSnapshot"}, {"online", online_}}}};
+  }
   Save();
   try {
     choice_ = SelectBackupInstance(*cluster_, *catalog_, target);

@@ -26,6 +26,9 @@ struct SnapshotBackupOptions {
   std::optional<bool> wait_for_archive;
   bool fence_primary = false;           // allow a cold backup to stop the primary
   int archive_timeout_seconds = 60;     // hot backup of a standby: waiting for its last segment
+  // Run the Backup object `name` of the catalog, which this process has
+  // claimed (backup_object_runner.h), instead of creating one.
+  bool adopt = false;
 };
 
 // Runs the backup and returns the Backup object (CNPG's shape: metadata,

@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "catalog/catalog.h"
-#include "cluster/cluster_spec.h"
+#include "cluster/cluster_config_source.h"
 #include "core/error.h"
 #include "core/posix_io.h"
 #include "core/timestamp.h"
@@ -71,6 +71,7 @@ SnapshotRestoreResult RunSnapshotRestore(const SnapshotRestoreOptions& o) {
   std::unique_ptr<Catalog> catalog;
   try {
     catalog = Catalog::Open(o.state_dir);
+    if (!config) config = AppliedClusterConfig(*catalog);
   } catch (const Error& e) {
     spdlog::warn("catalog not available ({}); looking for the snapshot's metadata file", e.what());
   }

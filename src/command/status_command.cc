@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
-#include "cluster/cluster_spec.h"
+#include "cluster/cluster_config_source.h"
 #include "cluster/fencing.h"
 #include "cluster/instance_status.h"
 #include "terminal/table.h"
@@ -12,8 +12,8 @@
 namespace pgvault {
 
 std::string RenderStatus(const StatusOptions& o) {
-  ClusterConfig config = LoadClusterConfig(o.config_path);
   auto catalog = Catalog::Open(o.state_dir);
+  ClusterConfig config = ResolveClusterConfig(o.config_path, *catalog);
   nlohmann::json out = nlohmann::json::array();
   Table table({"CLUSTER", "INSTANCE", "ROLE", "STATUS", "RECEIVED", "REPLAYED", "FENCE"});
   for (const auto& c : config.clusters) {

@@ -1,0 +1,517 @@
+// The declarative API on real PostgreSQL 15 servers: `apply -f` of the
+// seed's CloudNativePG manifests, `pgvault controller` running on-demand and
+// scheduled backups (6- and 5-field cron, suspend, immediate, no overlap),
+// `apply --wait` without a controller, a controller killed with SIGKILL in
+// the middle of a cold backup, and invalid manifests that apply nothing.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/dataset.h"
+#include "support/loop_volume.h"
+#include "support/pg_cluster.h"
+#include "support/pgvault_cli.h"
+#include "support/subprocess.h"
+#include "support/temp_dir.h"
+
+namespace pgvault::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// The seed's on-demand backup, exactly as the notes apply it to Kubernetes.
+const char* const kSeedBackup = R"(apiVersion: postgresql.cnpg.io/v1
+kind: Backup
+metadata:
+  name: echo-postgresql-on-demand-backup-01
+spec:
+  method: volumeSnapshot
+  cluster:
+    name: echo-postgresql
+)";
+
+struct Instance {
+  std::string name;
+  PgCluster* pg;
+  std::string wal_dir = {};
+};
+
+std::string WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+// A Cluster (pgvault.io/v1) named echo-postgresql with `backup` as its
+// spec.backup (indented by 4), and a btrfs VolumeSnapshotClass.
+std::string ClusterManifest(const std::vector<Instance>& instances, const std::string& backup,
+                            const std::string& repository = "") {
+  std::string y = "apiVersion: pgvault.io/v1\nkind: Cluster\nmetadata: {name: echo-postgresql}\nspec:\n";
+  if (!repository.empty()) y += "  repository: " + repository + "\n";
+  y += "  instances:\n";
+  for (const auto& i : instances) {
+    y += "    - name: " + i.name + "\n      conninfo: \"host=127.0.0.1 port=" + std::to_string(i.pg->port()) +
+         " user=postgres\"\n      pgdata: " + i.pg->datadir() + "\n      logFile: " + i.pg->LogPath() + "\n";
+    if (!i.wal_dir.empty()) y += "      walDir: " + i.wal_dir + "\n";
+  }
+  y += "  backup:\n" + backup;
+  y += "---\napiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshotClass\nmetadata:\n  name: btrfs-local\n"
+       "  annotations: {snapshot.storage.kubernetes.io/is-default-class: \"true\"}\ndriver: btrfs\n"
+       "deletionPolicy: Delete\n";
+  return y;
+}
+
+class StateArgs {
+ public:
+  explicit StateArgs(std::string state_dir) : state_(std::move(state_dir)) {}
+  std::vector<std::string> operator()(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--state-dir", state_});
+    return args;
+  }
+  const std::string& dir() const { return state_; }
+
+ private:
+  std::string state_;
+};
+
+json GetJson(const StateArgs& with, const std::vector<std::string>& what) {
+  std::vector<std::string> args = {"get"};
+  args.insert(args.end(), what.begin(), what.end());
+  args.insert(args.end(), {"-o", "json"});
+  RunResult r = Pgvault(with(args));
+  if (r.exit_code != 0) ADD_FAILURE() << "get failed: " << r.err;
+  return json::parse(r.out.empty() ? "{}" : r.out);
+}
+
+std::vector<json> Backups(const StateArgs& with) {
+  json list = GetJson(with, {"backup"});
+  return list.value("items", std::vector<json>{});
+}
+
+std::string Phase(const StateArgs& with, const std::string& name) {
+  RunResult r = Pgvault(with({"get", "backup", name, "-o", "json"}));
+  if (r.exit_code != 0) return "";
+  return json::parse(r.out)["status"].value("phase", "");
+}
+
+// Polls until `name` reaches a terminal phase; returns it.
+std::string WaitForBackupEnd(const StateArgs& with, const std::string& name, std::chrono::seconds limit,
+                             const std::string& controller_log) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  std::string phase;
+  while (std::chrono::steady_clock::now() < deadline) {
+    phase = Phase(with, name);
+    if (phase == "completed" || phase == "failed") return phase;
+    std::this_thread::sleep_for(200ms);
+  }
+  std::ifstream log(controller_log);
+  ADD_FAILURE() << "backup " << name << " still " << phase << " after " << limit.count() << "s; controller log:\n"
+                << std::string(std::istreambuf_iterator<char>(log), {});
+  return phase;
+}
+
+void WaitUntilStreaming(PgCluster& standby) {
+  for (int i = 0; i < 600; ++i) {
+    try {
+      if (standby.Value("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')") == "streaming") return;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  FAIL() << "standby is not streaming\n" << standby.Log();
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::unique_ptr<BackgroundProcess> StartController(const StateArgs& with, const std::string& log,
+                                                   std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {PGVAULT_BINARY, "--log-level", "info", "--state-dir", with.dir(), "controller",
+                                   "--tick", "0.2"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return std::make_unique<BackgroundProcess>(argv, log);
+}
+
+#define SKIP_UNLESS_SNAPSHOTS()                                                  \
+  do {                                                                           \
+    std::string why = SnapshotTestsUnavailable();                                \
+    if (!why.empty()) GTEST_SKIP() << "SKIPPED (volume snapshot tests): " << why; \
+  } while (0)
+
+}  // namespace
+
+// The seed's flow on hosts: a Cluster with prefer-standby, a btrfs class and
+// online: false, then the seed's on-demand Backup applied unchanged; the
+// controller takes it: PHASE reaches completed with METHOD volumeSnapshot,
+// the data and -wal snapshots are READYTOUSE, and describe shows the fence.
+TEST(DeclarativeApi, SeedFlowOnHostsWithTheController) {
+  SKIP_UNLESS_SNAPSHOTS();
+  TempDir tmp;
+  auto pvol = LoopVolume::Create("btrfs", tmp / "p.img", tmp / "pvol");
+  auto vol = LoopVolume::Create("btrfs", tmp / "s.img", tmp / "svol");
+  auto wvol = LoopVolume::Create("btrfs", tmp / "w.img", tmp / "wvol");
+  auto primary = PgCluster::Create(pvol->CreateVolume("primary"));
+  primary->Start();
+  primary->PgbenchInit(4);
+  primary->Exec("CREATE TABLE marker (id int PRIMARY KEY)");
+  primary->Exec("INSERT INTO marker VALUES (1)");
+  std::string swal = wvol->CreateVolume("pg_wal");
+  auto standby = PgCluster::CreateStandby(*primary, vol->CreateVolume("standby"), {}, {"--waldir=" + swal});
+  primary->WaitForReplay(*standby);
+  std::string accounts = TableChecksum(*primary, "pgbench_accounts");
+  StateArgs with(tmp / "state");
+
+  std::string cluster = WriteFile(
+      tmp / "cluster.yaml",
+      ClusterManifest({{"echo-postgresql-1", primary.get()}, {"echo-postgresql-2", standby.get(), swal}},
+                      "    target: prefer-standby\n    volumeSnapshot:\n      className: btrfs-local\n"
+                      "      online: false\n"));
+  RunResult applied = Pgvault(with({"apply", "-f", cluster}));
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_NE(applied.out.find("cluster.pgvault.io/echo-postgresql created"), std::string::npos) << applied.out;
+  EXPECT_NE(applied.out.find("volumesnapshotclass.snapshot.storage.k8s.io/btrfs-local created"), std::string::npos);
+  // Applying the same file again changes nothing.
+  EXPECT_NE(Pgvault(with({"apply", "-f", cluster})).out.find("echo-postgresql unchanged"), std::string::npos);
+  RunResult clusters = Pgvault(with({"get", "cluster"}));
+  EXPECT_NE(clusters.out.find("echo-postgresql"), std::string::npos) << clusters.out;
+
+  std::string log = tmp / "controller.log";
+  auto controller = StartController(with, log);
+  RunResult seed = Pgvault(with({"apply", "-f", WriteFile(tmp / "on-demand-backup.yaml", kSeedBackup)}));
+  ASSERT_EQ(seed.exit_code, 0) << seed.err;
+  EXPECT_EQ(seed.out, "backup.postgresql.cnpg.io/echo-postgresql-on-demand-backup-01 created\n");
+  // The phases as the backup goes through them.
+  std::set<std::string> phases_seen;
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  std::string phase;
+  while (std::chrono::steady_clock::now() < deadline && phase != "completed" && phase != "failed") {
+    phase = Phase(with, "echo-postgresql-on-demand-backup-01");
+    phases_seen.insert(phase);
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(phase, "completed") << ReadText(log);
+  RunResult table = Pgvault(with({"get", "backup"}));
+  EXPECT_NE(table.out.find("NAME"), std::string::npos);
+  EXPECT_NE(table.out.find("AGE"), std::string::npos);
+  EXPECT_NE(table.out.find("CLUSTER"), std::string::npos);
+  EXPECT_NE(table.out.find("METHOD"), std::string::npos);
+  EXPECT_NE(table.out.find("PHASE"), std::string::npos);
+  EXPECT_NE(table.out.find("ERROR"), std::string::npos);
+  EXPECT_NE(table.out.find("echo-postgresql   volumeSnapshot   completed"), std::string::npos) << table.out;
+
+  json b = GetJson(with, {"backup", "echo-postgresql-on-demand-backup-01"});
+  const json& st = b["status"];
+  EXPECT_EQ(st["instanceID"]["podName"], "echo-postgresql-2") << st.dump(2);
+  EXPECT_EQ(st["online"], false);
+  EXPECT_EQ(st["method"], "volumeSnapshot");
+  EXPECT_EQ(b["spec"], json::parse(R"({"cluster":{"name":"echo-postgresql"},"method":"volumeSnapshot"})"));
+  for (const char* key : {"startedAt", "stoppedAt", "beginWal", "endWal", "beginLSN", "endLSN", "backupId"})
+    EXPECT_FALSE(st.value(key, "").empty()) << key << " missing: " << st.dump(2);
+  EXPECT_EQ(st["owner"]["pid"].get<int64_t>() == controller->pid(), false) << "ran in the controller's own process";
+
+  RunResult snaps = Pgvault(with({"get", "volumesnapshot"}));
+  EXPECT_NE(snaps.out.find("echo-postgresql-on-demand-backup-01       true"), std::string::npos) << snaps.out;
+  EXPECT_NE(snaps.out.find("echo-postgresql-on-demand-backup-01-wal   true"), std::string::npos) << snaps.out;
+  RunResult described = Pgvault(with({"describe", "backup", "echo-postgresql-on-demand-backup-01"}));
+  EXPECT_NE(described.out.find("FencePod"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("Fencing instance echo-postgresql-2"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("Unfencing instance echo-postgresql-2"), std::string::npos) << described.out;
+
+  // The standby is back; the cluster status tells when the last backup was.
+  WaitUntilStreaming(*standby);
+  json c = GetJson(with, {"cluster", "echo-postgresql"});
+  EXPECT_EQ(c["status"]["lastSuccessfulBackup"], st["stoppedAt"]) << c.dump(2);
+  EXPECT_EQ(c["status"]["firstRecoverabilityPoint"], st["stoppedAt"]);
+
+  // The snapshot restores to the data as it was.
+  json r = PgvaultJson(with({"restore", "--from-snapshot", "echo-postgresql-on-demand-backup-01", "--target",
+                             vol->mount_point() + "/restored"}));
+  auto restored = PgCluster::Adopt(vol->mount_point() + "/restored");
+  restored->Start();
+  for (int i = 0; i < 600 && restored->Value("SELECT pg_is_in_recovery()") != "f"; ++i)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(TableChecksum(*restored, "pgbench_accounts"), accounts);
+  EXPECT_EQ(restored->Value("SELECT string_agg(id::text, ',') FROM marker"), "1");
+  restored->Stop();
+
+  // A Backup cannot be changed once made; re-applying it unchanged is fine.
+  EXPECT_NE(Pgvault(with({"apply", "-f", tmp / "on-demand-backup.yaml"})).out.find("unchanged"), std::string::npos);
+  std::string changed = kSeedBackup;
+  changed.replace(changed.find("volumeSnapshot"), 14, "barmanObjectStore");
+  RunResult refused = Pgvault(with({"apply", "-f", WriteFile(tmp / "changed.yaml", changed)}));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("spec"), std::string::npos) << refused.err;
+
+  controller->Signal(SIGTERM);
+  EXPECT_EQ(controller->Wait(), 0) << ReadText(log);
+}
+
+// apply --wait runs a repository backup in the foreground without any
+// controller; a ScheduledBackup with a 6-field schedule every 10 seconds
+// makes backups that never overlap; suspend stops them; immediate fires at
+// once; a 5-field "0 7 * * *" is daily at 07:00, not hourly.
+TEST(DeclarativeApi, ApplyWaitAndScheduledBackups) {
+  TempDir tmp;
+  std::string repo = tmp / "repo";
+  auto primary = PgCluster::Create(tmp / "primary");
+  primary->Start();
+  primary->PgbenchInit(2);
+  ASSERT_EQ(Pgvault({"repo", "init", "--repo", repo}).exit_code, 0);
+  StateArgs with(tmp / "state");
+  ASSERT_EQ(Pgvault(with({"apply", "-f",
+                          WriteFile(tmp / "cluster.yaml",
+                                    ClusterManifest({{"pg-1", primary.get()}}, "    target: primary\n", repo))}))
+                .exit_code,
+            0);
+
+  // No controller: --wait runs it here.
+  RunResult waited = Pgvault(with({"apply", "--wait", "-f", WriteFile(tmp / "b.yaml", R"(apiVersion: postgresql.cnpg.io/v1
+kind: Backup
+metadata: {name: first}
+spec:
+  cluster: {name: echo-postgresql}
+)")}));
+  ASSERT_EQ(waited.exit_code, 0) << waited.err;
+  EXPECT_NE(waited.err.find("backup first: completed"), std::string::npos) << waited.err;
+  json first = GetJson(with, {"backup", "first"});
+  EXPECT_EQ(first["status"]["phase"], "completed");
+  EXPECT_EQ(first["spec"]["method"], "barmanObjectStore");  // CloudNativePG's default
+  std::string id = first["status"]["backupId"];
+  // It is in the repository, under that id.
+  RunResult list = Pgvault({"list", "--repo", repo});
+  EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+
+  // Every 10 seconds, seconds first.
+  std::string log = tmp / "controller.log";
+  auto controller = StartController(with, log);
+  std::string every10 = R"(apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: every10}
+spec:
+  schedule: "*/10 * * * * *"
+  cluster: {name: echo-postgresql}
+)";
+  ASSERT_EQ(Pgvault(with({"apply", "-f", WriteFile(tmp / "s.yaml", every10)})).exit_code, 0);
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(35s);
+  auto scheduled = [&] {
+    std::vector<json> out;
+    for (const auto& b : Backups(with))
+      if (b["metadata"].value("labels", json::object()).value("cnpg.io/scheduled-backup", "") == "every10")
+        out.push_back(b);
+    return out;
+  };
+  std::vector<json> made = scheduled();
+  EXPECT_GE(made.size(), 3u) << ReadText(log);
+  EXPECT_LE(made.size(), 4u) << ReadText(log);
+  // Named after their nominal time, on a multiple of 10 seconds; never overlapping.
+  std::string previous_stop;
+  for (const auto& b : made) {
+    std::string name = b["metadata"]["name"];
+    EXPECT_EQ(name.size(), std::string("every10-20261125120010").size()) << name;
+    EXPECT_EQ(name.back(), '0') << name;
+    std::string phase = WaitForBackupEnd(with, name, 60s, log);
+    EXPECT_EQ(phase, "completed") << name;
+    json done = GetJson(with, {"backup", name});
+    std::string start = done["status"].value("startedAt", ""), stop = done["status"].value("stoppedAt", "");
+    EXPECT_GT(start, previous_stop) << name << " started before the previous backup ended";
+    previous_stop = stop;
+  }
+  json sb = GetJson(with, {"scheduledbackup", "every10"});
+  EXPECT_FALSE(sb["status"].value("lastScheduleTime", "").empty()) << sb.dump(2);
+  EXPECT_FALSE(sb["status"].value("lastCheckTime", "").empty());
+  EXPECT_FALSE(sb["status"].value("nextScheduleTime", "").empty());
+  (void)t0;
+
+  // suspend: true stops new backups.
+  std::string suspended = every10;
+  suspended += "  suspend: true\n";
+  EXPECT_NE(Pgvault(with({"apply", "-f", WriteFile(tmp / "s.yaml", suspended)})).out.find("configured"),
+            std::string::npos);
+  // Let a backup that was already made end.
+  for (const auto& b : scheduled()) WaitForBackupEnd(with, b["metadata"]["name"], 60s, log);
+  size_t before = scheduled().size();
+  std::this_thread::sleep_for(22s);
+  EXPECT_EQ(scheduled().size(), before) << ReadText(log);
+
+  // immediate: true fires at once (a schedule that would not run for a year).
+  ASSERT_EQ(Pgvault(with({"apply", "-f", WriteFile(tmp / "now.yaml", R"(apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: yearly}
+spec:
+  schedule: "@yearly"
+  immediate: true
+  cluster: {name: echo-postgresql}
+)")}))
+                .exit_code,
+            0);
+  auto asked = std::chrono::steady_clock::now();
+  std::string immediate_name;
+  while (immediate_name.empty() && std::chrono::steady_clock::now() - asked < 10s) {
+    for (const auto& b : Backups(with))
+      if (b["metadata"].value("labels", json::object()).value("cnpg.io/scheduled-backup", "") == "yearly")
+        immediate_name = b["metadata"]["name"];
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(immediate_name.empty()) << "immediate: true made no backup within 10s\n" << ReadText(log);
+  json immediate = GetJson(with, {"backup", immediate_name});
+  EXPECT_EQ(immediate["metadata"]["labels"]["cnpg.io/immediateBackup"], "true");
+  EXPECT_EQ(WaitForBackupEnd(with, immediate_name, 60s, log), "completed");
+
+  // A 5-field schedule is Unix cron: daily at 07:00 (UTC), not minute 7 of every hour.
+  ASSERT_EQ(Pgvault(with({"apply", "-f", WriteFile(tmp / "daily.yaml", R"(apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: daily}
+spec:
+  schedule: "0 7 * * *"
+  cluster: {name: echo-postgresql}
+)")}))
+                .exit_code,
+            0);
+  std::this_thread::sleep_for(1s);
+  json daily = GetJson(with, {"scheduledbackup", "daily"});
+  std::string next = daily["status"].value("nextScheduleTime", "");
+  EXPECT_EQ(next.substr(10), "T07:00:00.000Z") << daily.dump(2);
+  RunResult wide = Pgvault(with({"get", "scheduledbackup", "-o", "wide"}));
+  EXPECT_NE(wide.out.find("0 7 * * *"), std::string::npos) << wide.out;
+  EXPECT_NE(wide.out.find("T07:00:00"), std::string::npos) << wide.out;
+  RunResult described = Pgvault(with({"describe", "scheduledbackup", "daily"}));
+  EXPECT_NE(described.out.find("5-field"), std::string::npos) << described.out;
+
+  controller->Signal(SIGTERM);
+  EXPECT_EQ(controller->Wait(), 0) << ReadText(log);
+  // Every backup the schedule made is in the repository and restores (the last one, checked).
+  std::string last_id = GetJson(with, {"backup", immediate_name})["status"]["backupId"];
+  RunResult restored = Pgvault({"restore", "--repo", repo, "--backup", last_id, "--target", tmp / "r"});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+}
+
+// Invalid manifests: every error names the field path and why; nothing of a
+// file with one bad document is applied.
+TEST(DeclarativeApi, InvalidManifestsNameTheFieldAndApplyNothing) {
+  TempDir tmp;
+  StateArgs with(tmp / "state");
+  std::string cluster = R"(apiVersion: pgvault.io/v1
+kind: Cluster
+metadata: {name: c1}
+spec:
+  repository: /tmp/nowhere
+  instances:
+    - {name: pg-1, conninfo: "host=127.0.0.1", pgdata: /var/lib/postgresql/15/main}
+  backup:
+    retentionPolicy: 30d
+)";
+  struct Case {
+    std::string yaml, expected;
+  };
+  std::vector<Case> cases = {
+      {cluster + "    retentionPolicy2: 7d\n", "spec.backup.retentionPolicy2: unknown field"},
+      {R"(apiVersion: pgvault.io/v1
+kind: Cluster
+metadata: {name: c1}
+spec:
+  instances:
+    - {name: pg-1, conninfo: "host=127.0.0.1", pgdata: /var/lib/postgresql/15/main}
+  backup: {retentionPolicy: 30x}
+)", "spec.backup.retentionPolicy: '30x' is not a recovery window"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: s1}
+spec:
+  schedule: "0 7 * * * * *"
+  cluster: {name: c1}
+)", "spec.schedule"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: s1}
+spec:
+  schedule: "0 25 * * *"
+  cluster: {name: c1}
+)", "hour"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: s1}
+spec:
+  schedule: "@daily"
+  timeZone: Mars/Olympus_Mons
+  cluster: {name: c1}
+)", "spec.timeZone"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: Backup
+metadata: {name: b1}
+spec:
+  method: volumeSnapshot
+  cluster: {name: c1}
+)", "spec.method: cluster c1 has no spec.backup.volumeSnapshot"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: Backup
+metadata: {name: b1}
+spec:
+  cluster: {name: c2}
+)", "spec.cluster.name: no cluster 'c2'"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: Backup
+metadata: {name: b1}
+spec:
+  cluster: {name: c1}
+  online: false
+)", "spec.online: is only valid with method: volumeSnapshot"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: Backup
+metadata:
+  name: b1
+  annotations: {pgvault.io/deadline.running: soon}
+spec:
+  cluster: {name: c1}
+)", "metadata.annotations.pgvault.io/deadline.running: 'soon' is not a duration"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: Backup
+metadata: {name: b1}
+spec:
+  cluster: {name: c1}
+  method: plugin
+)", "spec.method: plugin (CNPG-I) is not supported"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: Pooler
+metadata: {name: p1}
+)", "kind: 'Pooler' cannot be applied"},
+      {cluster + "---\n" + R"(apiVersion: postgresql.cnpg.io/v1
+kind: Backup
+metadata: {name: b1}
+spec:
+  cluster: {name: c1}
+  method: volumeSnapshot
+  target: standby
+)", "spec.target: 'standby' is not one of primary, prefer-standby"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::string file = WriteFile(tmp / ("bad" + std::to_string(i) + ".yaml"), cases[i].yaml);
+    RunResult r = Pgvault(with({"apply", "-f", file}));
+    EXPECT_EQ(r.exit_code, 1) << cases[i].yaml << r.out << r.err;
+    EXPECT_NE(r.err.find(cases[i].expected), std::string::npos) << "case " << i << ": " << r.err;
+    EXPECT_NE(r.err.find(file), std::string::npos) << "the error does not name the file: " << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  // Nothing of all that was applied, not even the valid Cluster beside the bad documents.
+  EXPECT_EQ(Pgvault(with({"get", "backup"})).out, "No resources found.\n");
+  EXPECT_EQ(Pgvault(with({"get", "scheduledbackup"})).out, "No resources found.\n");
+  RunResult clusters = Pgvault(with({"get", "cluster"}));
+  EXPECT_NE(clusters.exit_code, 0);
+  EXPECT_NE(clusters.err.find("no cluster is defined"), std::string::npos) << clusters.err;
+  // The valid file alone applies; --dry-run stores nothing.
+  std::string good = WriteFile(tmp / "good.yaml", cluster);
+  EXPECT_EQ(Pgvault(with({"apply", "--dry-run", "-f", good})).out, "cluster.pgvault.io/c1 created (dry run)\n");
+  EXPECT_NE(Pgvault(with({"get", "cluster"})).exit_code, 0);
+  EXPECT_EQ(Pgvault(with({"apply", "-f", good})).out, "cluster.pgvault.io/c1 created\n");
+  json c = GetJson(with, {"cluster", "c1"});
+  EXPECT_EQ(c["spec"]["backup"]["retentionPolicy"], "30d");
+}
+
+}  // namespace pgvault::test
