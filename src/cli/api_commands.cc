@@ -12,6 +12,7 @@
 #include "command/backup_object_runner.h"
 #include "controller/backup_waiter.h"
 #include "controller/controller.h"
+#include "controller/metrics_server.h"
 #include "core/error.h"
 #include "core/interruption.h"
 
@@ -70,7 +71,8 @@ void ApiCommands::Register(CLI::App& app) {
       "controller", "Run the controller in the foreground: pending and scheduled backups, deadlines, retention, "
                     "recovery after crashes, Prometheus metrics");
   controller_cmd->add_option("--metrics-addr", controller.metrics_addr,
-                             "Serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9187, :9187)");
+                             "Serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9188, :9188); docs/declarative-api.md "
+                             "lists them");
   controller_cmd->add_option("--tick", tick_seconds, "Seconds between looks at the world (default 1)")
       ->check(CLI::Range(0.05, 60.0));
 
@@ -112,6 +114,7 @@ std::optional<int> ApiCommands::RunParsed(const GlobalOptions& global) {
     controller.program = ThisProgram();
     controller.child_args = ChildArgs(global);
     controller.tick = std::chrono::milliseconds(static_cast<int64_t>(tick_seconds * 1000));
+    if (!controller.metrics_addr.empty()) ParseListenAddress(controller.metrics_addr);  // a bad address: exit 2 now
     return RunController(controller);
   }
   if (run_cmd->parsed()) {

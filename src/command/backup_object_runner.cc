@@ -103,6 +103,9 @@ json RunBackupObject(const BackupObjectRunOptions& o) {
     ClusterConfig config = ResolveClusterConfig(o.config_path, *catalog);
     const ClusterSpec& cluster = config.Cluster(spec["cluster"].value("name", ""));
     if (method == "volumeSnapshot") {
+      // A cold backup must unfence its instance on SIGTERM (a deadline, the
+      // controller's death): signals become interruptions at safe points.
+      InstallInterruptHandlers();
       SnapshotBackupOptions so;
       so.config_path = o.config_path;
       so.state_dir = o.state_dir;

@@ -17,6 +17,8 @@
 #include "cluster/fencing.h"
 #include "command/delete_backup_command.h"
 #include "controller/backup_supervisor.h"
+#include "controller/controller_metrics.h"
+#include "controller/metrics_server.h"
 #include "controller/schedule_reconciler.h"
 #include "core/detached_process.h"
 #include "core/error.h"
@@ -46,6 +48,7 @@ class Controller {
   Clock::time_point next_recovery_{};
   Clock::time_point next_wake_{};
   std::string last_config_error_;
+  ControllerCounters counters_;
 };
 
 void Controller::Recover() {
@@ -110,6 +113,7 @@ void Controller::RunPendingBackups(const ClusterConfig& config) {
     }
     try {
       running_[cluster] = SupervisedBackup::Start(o_.program, o_.child_args, name, cluster);
+      counters_.backups_started++;
     } catch (const std::exception& e) {
       FailBackup(*catalog_, name, e.what());
     }
@@ -127,7 +131,9 @@ void Controller::Tick() {
   for (auto it = running_.begin(); it != running_.end();) {
     if (it->second->Poll(*catalog_)) {
       auto b = catalog_->LoadBackup(it->second->name());
-      spdlog::info("backup {}: {}", it->second->name(), b ? (*b)["status"].value("phase", "?") : "gone");
+      std::string phase = b ? (*b)["status"].value("phase", "?") : "gone";
+      spdlog::info("backup {}: {}", it->second->name(), phase);
+      if (phase != "completed") counters_.backups_failed++;
       it = running_.erase(it);
       next_recovery_ = Clock::now();  // a failed backup may have left a fence or snapshots
     } else {
@@ -156,6 +162,12 @@ int Controller::Run() {
   if (!lock.valid())
     throw Error(fmt::format("another pgvault controller runs on the state directory {} (it holds {})", o_.state_dir,
                             lock_path));
+  std::unique_ptr<MetricsServer> metrics;
+  if (!o_.metrics_addr.empty()) {
+    metrics = std::make_unique<MetricsServer>(
+        o_.metrics_addr, [this] { return RenderControllerMetrics(o_.state_dir, o_.config_path, counters_); });
+    metrics->Start();
+  }
   InstallInterruptHandlers();
   spdlog::info("controller started on {} (pid {})", catalog_->path(), ::getpid());
   while (InterruptSignal() == 0) {

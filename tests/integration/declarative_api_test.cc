@@ -4,7 +4,11 @@
 // `apply --wait` without a controller, a controller killed with SIGKILL in
 // the middle of a cold backup, and invalid manifests that apply nothing.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <chrono>
@@ -12,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/timestamp.h"
 #include "support/dataset.h"
 #include "support/loop_volume.h"
 #include "support/pg_cluster.h"
@@ -139,6 +144,18 @@ std::unique_ptr<BackgroundProcess> StartController(const StateArgs& with, const 
   return std::make_unique<BackgroundProcess>(argv, log);
 }
 
+int FreeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
 #define SKIP_UNLESS_SNAPSHOTS()                                                  \
   do {                                                                           \
     std::string why = SnapshotTestsUnavailable();                                \
@@ -253,6 +270,121 @@ TEST(DeclarativeApi, SeedFlowOnHostsWithTheController) {
   EXPECT_EQ(controller->Wait(), 0) << ReadText(log);
 }
 
+// A controller killed with SIGKILL in the middle of a cold backup, while the
+// standby is fenced. (1) The controller alone dies: its backup process gets
+// SIGTERM (parent-death signal), unfences the standby and records the
+// failure. (2) The controller and its backup process both die: the fence
+// and the backup are left; a controller started again fails the backup with
+// the reason, brings the standby back, removes what the backup left, and the
+// schedule goes on.
+TEST(DeclarativeApi, ControllerKilledDuringAColdBackup) {
+  SKIP_UNLESS_SNAPSHOTS();
+  TempDir tmp;
+  auto pvol = LoopVolume::Create("btrfs", tmp / "p.img", tmp / "pvol");
+  auto vol = LoopVolume::Create("btrfs", tmp / "s.img", tmp / "svol");
+  auto primary = PgCluster::Create(pvol->CreateVolume("primary"));
+  primary->Start();
+  primary->PgbenchInit(2);
+  auto standby = PgCluster::CreateStandby(*primary, vol->CreateVolume("standby"));
+  primary->WaitForReplay(*standby);
+  StateArgs with(tmp / "state");
+  ASSERT_EQ(Pgvault(with({"apply", "-f",
+                          WriteFile(tmp / "cluster.yaml",
+                                    ClusterManifest({{"pg-1", primary.get()}, {"pg-2", standby.get()}},
+                                                    "    volumeSnapshot: {className: btrfs-local, online: false}\n"))}))
+                .exit_code,
+            0);
+  ASSERT_EQ(Pgvault(with({"apply", "-f", WriteFile(tmp / "s.yaml", R"(apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata: {name: cold}
+spec:
+  schedule: "*/10 * * * * *"
+  immediate: true
+  method: volumeSnapshot
+  cluster: {name: echo-postgresql}
+)")}))
+                .exit_code,
+            0);
+  auto backup_in_phase = [&](const std::string& want, const std::string& log) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const auto& b : Backups(with))
+        if (b["status"].value("phase", "") == want) return b;
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "no backup reached " << want << "\n" << ReadText(log);
+    return json();
+  };
+  auto fenced = [&] {
+    json status = PgvaultJson(with({"status"}));
+    return status[1].value("fenced", false);
+  };
+
+  // (1) The controller alone is killed while its backup holds the fence.
+  ::setenv("PGVAULT_TEST_PAUSE_AT", "snapshot-fenced", 1);
+  std::string log1 = tmp / "controller1.log";
+  auto c1 = StartController(with, log1);
+  ::unsetenv("PGVAULT_TEST_PAUSE_AT");
+  json b1 = backup_in_phase("running", log1);
+  ASSERT_FALSE(b1.is_null());
+  std::string b1_name = b1["metadata"]["name"];
+  pid_t child = static_cast<pid_t>(b1["status"]["owner"]["pid"].get<int64_t>());
+  ASSERT_TRUE(fenced());
+  c1->Signal(SIGKILL);
+  c1->Wait();
+  ::kill(child, SIGCONT);  // it was paused at the fence; now it sees the SIGTERM its parent's death sent
+  EXPECT_EQ(WaitForBackupEnd(with, b1_name, 120s, log1), "failed");
+  json failed1 = GetJson(with, {"backup", b1_name});
+  EXPECT_NE(failed1["status"].value("error", "").find("SIGTERM"), std::string::npos) << failed1.dump(2);
+  WaitUntilStreaming(*standby);
+  for (int i = 0; i < 100 && fenced(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(fenced()) << ReadText(log1) << Pgvault(with({"describe", "instance", "pg-2"})).out;
+
+  // (2) The controller and its backup process are killed together.
+  ::setenv("PGVAULT_TEST_PAUSE_AT", "snapshot-fenced", 1);
+  std::string log2 = tmp / "controller2.log";
+  auto c2 = StartController(with, log2);
+  ::unsetenv("PGVAULT_TEST_PAUSE_AT");
+  json b2 = backup_in_phase("running", log2);
+  ASSERT_FALSE(b2.is_null());
+  std::string b2_name = b2["metadata"]["name"];
+  ASSERT_NE(b2_name, b1_name);
+  ASSERT_TRUE(fenced());
+  ::kill(-c2->pid(), SIGKILL);  // the whole process group: controller and backup
+  c2->Wait();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(fenced()) << "nothing should have unfenced the standby yet";
+
+  // Started again: the backup fails with the reason, the standby comes back,
+  // and the schedule goes on with a backup that completes.
+  std::string log3 = tmp / "controller3.log";
+  auto c3 = StartController(with, log3);
+  EXPECT_EQ(WaitForBackupEnd(with, b2_name, 60s, log3), "failed");
+  json failed2 = GetJson(with, {"backup", b2_name});
+  EXPECT_NE(failed2["status"].value("error", "").find("ended before the backup did"), std::string::npos)
+      << failed2.dump(2);
+  WaitUntilStreaming(*standby);
+  for (int i = 0; i < 100 && fenced(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(fenced());
+  RunResult instance = Pgvault(with({"describe", "instance", "pg-2"}));
+  EXPECT_NE(instance.out.find("OrphanedFence"), std::string::npos) << instance.out;
+  // What the killed backup had cut is gone (it was not a backup).
+  EXPECT_FALSE(std::filesystem::exists(vol->mount_point() + "/.snapshots/" + b2_name)) << ReadText(log3);
+  std::string next;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (next.empty() && std::chrono::steady_clock::now() < deadline) {
+    for (const auto& b : Backups(with)) {
+      std::string name = b["metadata"]["name"];
+      if (name != b1_name && name != b2_name && b["status"].value("phase", "") == "completed") next = name;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_FALSE(next.empty()) << "the schedule did not go on\n" << ReadText(log3);
+  c3->Signal(SIGTERM);
+  EXPECT_EQ(c3->Wait(), 0) << ReadText(log3);
+  WaitUntilStreaming(*standby);
+}
+
 // apply --wait runs a repository backup in the foreground without any
 // controller; a ScheduledBackup with a 6-field schedule every 10 seconds
 // makes backups that never overlap; suspend stops them; immediate fires at
@@ -260,10 +392,14 @@ TEST(DeclarativeApi, SeedFlowOnHostsWithTheController) {
 TEST(DeclarativeApi, ApplyWaitAndScheduledBackups) {
   TempDir tmp;
   std::string repo = tmp / "repo";
-  auto primary = PgCluster::Create(tmp / "primary");
+  ASSERT_EQ(Pgvault({"repo", "init", "--repo", repo}).exit_code, 0);
+  // The repository must be writable by the archiver (postgres).
+  RunOk({"chown", "-R", "postgres", repo});
+  auto primary = PgCluster::Create(
+      tmp / "primary", {"archive_mode = on", std::string("archive_command = '") + PGVAULT_BINARY +
+                                                 " wal-push --repo " + repo + " %p'"});
   primary->Start();
   primary->PgbenchInit(2);
-  ASSERT_EQ(Pgvault({"repo", "init", "--repo", repo}).exit_code, 0);
   StateArgs with(tmp / "state");
   ASSERT_EQ(Pgvault(with({"apply", "-f",
                           WriteFile(tmp / "cluster.yaml",
@@ -290,7 +426,9 @@ spec:
 
   // Every 10 seconds, seconds first.
   std::string log = tmp / "controller.log";
-  auto controller = StartController(with, log);
+  int port = FreeLoopbackPort();
+  std::string metrics_addr = "127.0.0.1:" + std::to_string(port);
+  auto controller = StartController(with, log, {"--metrics-addr", metrics_addr});
   std::string every10 = R"(apiVersion: postgresql.cnpg.io/v1
 kind: ScheduledBackup
 metadata: {name: every10}
@@ -384,6 +522,47 @@ spec:
   EXPECT_NE(wide.out.find("T07:00:00"), std::string::npos) << wide.out;
   RunResult described = Pgvault(with({"describe", "scheduledbackup", "daily"}));
   EXPECT_NE(described.out.find("5-field"), std::string::npos) << described.out;
+
+  // The metrics, scraped with curl, say what get says.
+  primary->Exec("SELECT pg_switch_wal()");
+  primary->Exec("CREATE TABLE after_switch AS SELECT 1");
+  std::this_thread::sleep_for(2s);
+  std::string scrape = RunOk({"curl", "-sf", "--noproxy", "*", "http://" + metrics_addr + "/metrics"});
+  auto sample = [&](const std::string& series) -> double {
+    size_t at = scrape.find("\n" + series + " ");
+    if (at == std::string::npos) {
+      ADD_FAILURE() << series << " not in the scrape:\n" << scrape;
+      return -1;
+    }
+    return std::stod(scrape.substr(at + series.size() + 2));
+  };
+  size_t completed = 0;
+  json newest;
+  for (const auto& b : Backups(with))
+    if (b["status"].value("phase", "") == "completed") {
+      ++completed;
+      if (newest.is_null() || b["status"]["stoppedAt"] > newest["status"]["stoppedAt"]) newest = b;
+    }
+  const std::string c = "cluster=\"echo-postgresql\"";
+  EXPECT_EQ(sample("pgvault_backups{" + c + ",phase=\"completed\"}"), static_cast<double>(completed));
+  EXPECT_EQ(sample("pgvault_backups{" + c + ",phase=\"failed\"}"), 0);
+  double last = sample("pgvault_backup_last_success_timestamp_seconds{" + c + ",method=\"barmanObjectStore\"}");
+  double stopped =
+      std::chrono::duration<double>(ParseTimestamp(newest["status"]["stoppedAt"].get<std::string>()).time_since_epoch())
+          .count();
+  EXPECT_NEAR(last, stopped, 0.01);
+  EXPECT_EQ(sample("pgvault_backup_last_size_bytes{" + c + ",method=\"barmanObjectStore\"}"),
+            newest["status"]["size"].get<double>());
+  EXPECT_GT(sample("pgvault_backup_last_duration_seconds{" + c + ",method=\"barmanObjectStore\"}"), 0);
+  EXPECT_EQ(sample("pgvault_backup_last_failure_timestamp_seconds{" + c + "}"), 0);
+  EXPECT_GT(sample("pgvault_wal_archived_total{" + c + "}"), 0);
+  EXPECT_EQ(sample("pgvault_wal_archive_failed_total{" + c + "}"), 0);
+  EXPECT_EQ(sample("pgvault_wal_archiving_ok{" + c + "}"), 1);
+  EXPECT_GE(sample("pgvault_wal_archive_lag_bytes{" + c + "}"), 0);
+  EXPECT_GT(sample("pgvault_first_recoverability_point_timestamp_seconds{" + c + "}"), 0);
+  EXPECT_GE(sample("pgvault_controller_backups_started_total"), 4);
+  EXPECT_EQ(sample("pgvault_scheduled_backup_next_timestamp_seconds{scheduledbackup=\"every10\"," + c + "}"), 0)
+      << "suspended";
 
   controller->Signal(SIGTERM);
   EXPECT_EQ(controller->Wait(), 0) << ReadText(log);
