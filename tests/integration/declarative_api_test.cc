@@ -156,12 +156,6 @@ int FreeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
-#define SKIP_UNLESS_SNAPSHOTS()                                                  \
-  do {                                                                           \
-    std::string why = SnapshotTestsUnavailable();                                \
-    if (!why.empty()) GTEST_SKIP() << "SKIPPED (volume snapshot tests): " << why; \
-  } while (0)
-
 }  // namespace
 
 // The seed's flow on hosts: a Cluster with prefer-standby, a btrfs class and

@@ -23,12 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-#define SKIP_UNLESS_SNAPSHOTS()                                                      \
-  do {                                                                               \
-    std::string why = SnapshotTestsUnavailable();                                    \
-    if (!why.empty()) GTEST_SKIP() << "SKIPPED (volume snapshot tests): " << why;     \
-  } while (0)
-
 struct Member {
   std::string name;
   PgCluster* pg;

@@ -14,6 +14,13 @@ namespace pgvault::test {
 // "" when loop devices, mkfs.btrfs and mkfs.xfs can be used here; else why not.
 std::string SnapshotTestsUnavailable();
 
+// First line of a snapshot test: skips it, visibly, where it cannot run.
+#define SKIP_UNLESS_SNAPSHOTS()                                                  \
+  do {                                                                           \
+    std::string why = ::pgvault::test::SnapshotTestsUnavailable();              \
+    if (!why.empty()) GTEST_SKIP() << "SKIPPED (volume snapshot tests): " << why; \
+  } while (0)
+
 class LoopVolume {
  public:
   // `fs_type`: "btrfs" or "xfs". The image is sparse: `size` is an upper bound.
