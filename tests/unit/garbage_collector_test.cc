@@ -106,6 +106,15 @@ class GcTest : public ::testing::Test {
     }
   }
 
+  // Property L of the format (section 16.3): every pack an index file lists
+  // exists. Readers that take the first copy they find (older pgvault, the
+  // format's reference script) depend on it; this one would fall back.
+  void ExpectNoIndexFileListsAMissingPack() {
+    for (const auto& o : repo_->storage().List("index"))
+      for (const auto& p : ReadIndexFile(repo_->storage(), o.path))
+        EXPECT_TRUE(repo_->storage().Exists(p.path)) << o.path << " lists " << p.path << ", which is gone";
+  }
+
   GcReport Gc(bool dry_run = false, double threshold = 0.5) {
     auto lock = repo_->LockForWrite("repo gc", !dry_run);
     GcOptions o;
@@ -349,8 +358,10 @@ TEST_F(GcTest, KillNineAtEveryStepOfGcLeavesEveryKeptBackupReadable) {
     waitpid(child, &status, 0);
 
     // As left by the kill: every kept backup reads through the index files
-    // present, without reloading and without adopting anything.
+    // present, without reloading and without adopting anything (R), and no
+    // index file lists a pack that is gone (L).
     ExpectReadable("20260101T000001F");
+    ExpectNoIndexFileListsAMissingPack();
     if (point == "delete-backup-uncommitted") {
       EXPECT_EQ(repo_->ListBackups().backups.size(), 2u) << "an uncommitted backup is listed";
       Delete("20260101T000002F");
@@ -358,6 +369,7 @@ TEST_F(GcTest, KillNineAtEveryStepOfGcLeavesEveryKeptBackupReadable) {
     // The next gc finishes the work: the same end state as an uninterrupted one.
     Gc();
     ExpectReadable("20260101T000001F");
+    ExpectNoIndexFileListsAMissingPack();
     EXPECT_EQ(Count("packs", ".pack"), 3u);
     EXPECT_EQ(repo_->storage().List("backups").size(), 2u);  // one manifest, one file list
     GcReport again = Gc();
