@@ -330,6 +330,7 @@ RestoreResult RestoreRun::Run() {
       if (!index_->Find(c))
         throw IntegrityError(DescribeDamage(manifest_.id, f.path,
                                             fmt::format("chunk {} is missing from the repository", DigestHex(c))));
+  TestPausePoint("restore-index-loaded");
 
   // A restore that fails part-way leaves no pg_control (it is written last),
   // so the half-written directory cannot be started by mistake; with --delta
