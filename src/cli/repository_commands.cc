@@ -1,7 +1,9 @@
-// Repository commands: repo init, list, info, verify.
+// Repository commands: repo init, repo delete-backup, repo gc, list, info, verify.
 #include "cli/command_groups.h"
 
 #include "command/list_command.h"
+#include "command/repo_delete_backup_command.h"
+#include "command/repo_gc_command.h"
 #include "command/repo_init_command.h"
 #include "command/verify_command.h"
 #include "core/byte_size.h"
@@ -21,6 +23,13 @@ class RepositoryCommands : public CommandGroup {
   CLI::App* repo_cmd = nullptr;
   RepoInitOptions init;
   CLI::App* init_cmd = nullptr;
+  RepoDeleteBackupOptions delete_backup;
+  bool delete_backup_json = false;
+  CLI::App* delete_backup_cmd = nullptr;
+  RepoGcOptions gc;
+  double gc_repack_percent = 50;
+  bool gc_json = false;
+  CLI::App* gc_cmd = nullptr;
   std::string list_repo;
   bool list_json = false;
   CLI::App* list_cmd = nullptr;
@@ -40,6 +49,22 @@ void RepositoryCommands::Register(CLI::App& app) {
   AddRepoOption(init_cmd, init.repo);
   init_cmd->add_option("--chunk-size", init.chunk_size, "Chunk size in bytes (default 1 MiB)");
   init_cmd->add_option("--pack-size", init.pack_size, "Target pack file size in bytes (default 64 MiB)");
+
+  // repo delete-backup / repo gc
+  delete_backup_cmd = repo_cmd->add_subcommand(
+      "delete-backup", "Delete one backup by id (also one whose manifest cannot be read); 'repo gc' reclaims its space");
+  AddRepoOption(delete_backup_cmd, delete_backup.repo);
+  delete_backup_cmd->add_option("id", delete_backup.id, "The backup id, as 'pgvault list' shows it")->required();
+  delete_backup_cmd->add_flag("--json", delete_backup_json, "Print JSON");
+  gc_cmd = repo_cmd->add_subcommand(
+      "gc", "Remove the chunks no backup references (after delete-backup) and what interrupted writers left");
+  AddRepoOption(gc_cmd, gc.repo);
+  gc_cmd->add_flag("--dry-run", gc.dry_run, "Report what would be removed and reclaimed; change nothing");
+  gc_cmd->add_option("--repack-threshold", gc_repack_percent,
+                     "Rewrite a partly used pack when more than this percentage of it is unreferenced (default 50; "
+                     "100 never rewrites)")
+      ->check(CLI::Range(0.0, 100.0));
+  gc_cmd->add_flag("--json", gc_json, "Print JSON");
 
   // list / info
   list_cmd = app.add_subcommand("list", "List the backups in a repository");
@@ -64,6 +89,19 @@ std::optional<int> RepositoryCommands::RunParsed(const GlobalOptions& global) {
   if (init_cmd->parsed()) {
     RunRepoInit(init);
     std::printf("initialized pgvault repository at %s\n", init.repo.c_str());
+    return 0;
+  }
+  if (delete_backup_cmd->parsed()) {
+    std::cout << RenderRepoDeleteBackup(RunRepoDeleteBackup(delete_backup), delete_backup_json);
+    return 0;
+  }
+  if (gc_cmd->parsed()) {
+    gc.repack_threshold = gc_repack_percent / 100.0;
+    gc.progress = progress && !gc_json;
+    GcReport report = RunRepoGc(gc);
+    for (const auto& p : report.unreadable_packs)
+      std::fprintf(stderr, "pgvault: warning: kept pack %s\n", p.c_str());
+    std::cout << RenderGcReport(report, gc_json);
     return 0;
   }
   if (list_cmd->parsed()) {

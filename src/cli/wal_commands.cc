@@ -1,7 +1,8 @@
-// WAL archive commands: wal-push, wal-fetch, wal list, check.
+// WAL archive commands: wal-push, wal-fetch, wal list, wal expire, check.
 #include "cli/command_groups.h"
 
 #include "command/check_command.h"
+#include "command/wal_expire_command.h"
 #include "command/wal_fetch_command.h"
 #include "command/wal_list_command.h"
 #include "command/wal_push_command.h"
@@ -29,6 +30,9 @@ class WalCommands : public CommandGroup {
   std::string wal_list_repo;
   bool wal_list_json = false;
   CLI::App* wal_list_cmd = nullptr;
+  WalExpireOptions wal_expire;
+  bool wal_expire_json = false;
+  CLI::App* wal_expire_cmd = nullptr;
 };
 
 void WalCommands::Register(CLI::App& app) {
@@ -74,6 +78,15 @@ void WalCommands::Register(CLI::App& app) {
   wal_list_cmd = wal_cmd->add_subcommand("list", "Archived WAL per timeline: ranges and gaps");
   AddRepoOption(wal_list_cmd, wal_list_repo);
   wal_list_cmd->add_flag("--json", wal_list_json, "Print JSON");
+  wal_expire_cmd = wal_cmd->add_subcommand(
+      "expire", "Remove archived WAL before a segment or LSN, on every timeline (history files stay)");
+  AddRepoOption(wal_expire_cmd, wal_expire.repo);
+  wal_expire_cmd->add_option("--before", wal_expire.before,
+                             "First segment to keep (000000010000000A000000FF), or an LSN whose segment is kept "
+                             "(typically the oldest kept backup's start LSN)")
+      ->required();
+  wal_expire_cmd->add_flag("--dry-run", wal_expire.dry_run, "Report what would be removed; change nothing");
+  wal_expire_cmd->add_flag("--json", wal_expire_json, "Print JSON");
 }
 
 std::optional<int> WalCommands::RunParsed(const GlobalOptions& global) {
@@ -90,6 +103,10 @@ std::optional<int> WalCommands::RunParsed(const GlobalOptions& global) {
   }
   if (wal_list_cmd->parsed()) {
     std::cout << RenderWalListing(ListWal(wal_list_repo), wal_list_json);
+    return 0;
+  }
+  if (wal_expire_cmd->parsed()) {
+    std::cout << RenderWalExpire(RunWalExpire(wal_expire), wal_expire_json);
     return 0;
   }
   if (wal_push_cmd->parsed()) {

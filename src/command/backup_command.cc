@@ -374,6 +374,10 @@ BackupManifest BackupRun::Run() {
   segment_size_ = static_cast<uint32_t>(
       std::stoul(conn_->QueryValue("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")));
 
+  // Held until Run() returns, i.e. from before the chunk index is loaded
+  // until after the manifest is committed: repo gc relies on it (a chunk this
+  // backup finds in the index must not be removed before its manifest
+  // references it; garbage_collector.h).
   auto lock = repo_->LockForWrite("backup");
   repo_->BindSystemIdentifier(server_sysid);
   index_ = std::make_unique<ChunkIndex>(ChunkIndex::Load(repo_->storage(), /*adopt_orphans=*/true));

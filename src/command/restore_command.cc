@@ -25,6 +25,7 @@
 #include "core/test_pause.h"
 #include "repo/chunk_index.h"
 #include "repo/chunk_reader.h"
+#include "repo/chunk_relocator.h"
 #include "repo/repository.h"
 #include "wal/wal_archive.h"
 #include "terminal/progress.h"
@@ -138,6 +139,8 @@ class RestoreRun {
   std::string target_;
   std::map<std::string, std::string> tablespace_dest_;  // "pg_tblspc/<oid>" -> directory
   std::unique_ptr<ChunkIndex> index_;
+  // restore takes no lock: gc may remove packs meanwhile (chunk_relocator.h).
+  std::unique_ptr<ChunkRelocator> relocator_;
   std::unique_ptr<ProgressReporter> progress_;
   std::mutex result_mutex_;
   RestoreResult result_;
@@ -321,11 +324,13 @@ RestoreResult RestoreRun::Run() {
     }
   }
   index_ = std::make_unique<ChunkIndex>(ChunkIndex::Load(repo_->storage(), false));
+  relocator_ = std::make_unique<ChunkRelocator>(repo_->storage());
   for (const auto& f : files)
     for (const auto& c : f.chunks)
       if (!index_->Find(c))
         throw IntegrityError(DescribeDamage(manifest_.id, f.path,
                                             fmt::format("chunk {} is missing from the repository", DigestHex(c))));
+  TestPausePoint("restore-index-loaded");
 
   // A restore that fails part-way leaves no pg_control (it is written last),
   // so the half-written directory cannot be started by mistake; with --delta
@@ -464,7 +469,7 @@ RestoreResult RestoreRun::Run() {
   workers.reserve(jobs);
   for (size_t w = 0; w < jobs; ++w) {
     workers.emplace_back(manifest_.chunk_size);
-    workers.back().reader = std::make_unique<ChunkReader>(repo_->storage(), *index_);
+    workers.back().reader = std::make_unique<ChunkReader>(repo_->storage(), *index_, relocator_.get());
   }
   progress_ = std::make_unique<ProgressReporter>("restore", total, options_.progress);
   std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {

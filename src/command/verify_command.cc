@@ -14,6 +14,7 @@
 #include "core/parallel.h"
 #include "repo/chunk_index.h"
 #include "repo/chunk_reader.h"
+#include "repo/chunk_relocator.h"
 #include "pg/lsn.h"
 #include "pg/wal_segment.h"
 #include "repo/repository.h"
@@ -135,7 +136,10 @@ VerifyResult RunVerify(const VerifyOptions& options) {
   size_t jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::unique_ptr<ChunkReader>> readers;
   std::vector<std::string> buffers(jobs);
-  for (size_t i = 0; i < jobs; ++i) readers.push_back(std::make_unique<ChunkReader>(repo->storage(), index));
+  // verify takes no lock: gc may remove packs meanwhile (chunk_relocator.h).
+  ChunkRelocator relocator(repo->storage());
+  for (size_t i = 0; i < jobs; ++i)
+    readers.push_back(std::make_unique<ChunkReader>(repo->storage(), index, &relocator));
   std::mutex mutex;
   std::map<std::pair<std::string, std::string>, std::string> damaged;  // (backup, path) -> first reason
   ProgressReporter progress("verify", total, options.progress);

@@ -37,13 +37,20 @@ struct PackRecord {
 class ChunkIndex {
  public:
   // Reads every index file; with `adopt_orphans`, also reads the trailers of
-  // packs no index file lists (those are returned by adopted()).
+  // packs no index file lists (those are returned by adopted()). An index file
+  // that vanishes between the listing and its reading (gc replaced it: it
+  // writes the new index file before removing the old) makes it list again.
   static ChunkIndex Load(Storage& storage, bool adopt_orphans);
 
   const ChunkLocation* Find(const Digest& id) const {
     auto it = chunks_.find(id);
     return it == chunks_.end() ? nullptr : &it->second;
   }
+  // Every known copy of `id`: Find()'s first, then copies in other packs. A
+  // chunk is in two packs when a backup stored it again (an orphan pack it
+  // did not adopt) and while gc repacks: a reader falls back on another copy
+  // when the pack of the first was removed under it (chunk_reader.h).
+  std::vector<ChunkLocation> Locations(const Digest& id) const;
   const std::string& PackPath(uint32_t pack) const { return packs_[pack]; }
   void AddPack(const PackRecord& pack);
   size_t chunk_count() const { return chunks_.size(); }
@@ -57,10 +64,15 @@ class ChunkIndex {
   std::vector<std::string> packs_;
   std::unordered_map<std::string, uint32_t> pack_numbers_;
   std::unordered_map<Digest, ChunkLocation, DigestHash> chunks_;
+  std::unordered_multimap<Digest, ChunkLocation, DigestHash> other_copies_;  // rare: see Locations()
   std::vector<PackRecord> adopted_;
 };
 
 // Reads the trailer of one pack (footer, then entries) with two ranged reads.
 PackRecord ReadPackTrailer(Storage& storage, const std::string& path, uint64_t size);
+
+// The packs one index file lists. Throws NotFoundError when it does not exist
+// (any more), and Error naming it when it is damaged or of another version.
+std::vector<PackRecord> ReadIndexFile(Storage& storage, const std::string& path);
 
 }  // namespace pgvault

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "repo/chunk_relocator.h"
 #include "storage/storage.h"
 
 namespace pgvault {
@@ -18,34 +19,51 @@ size_t ChunkReader::ReadInto(const Digest& id, char* out, size_t capacity) {
   if (location == nullptr)
     throw IntegrityError(fmt::format("chunk {} is missing from the repository index", DigestHex(id)));
   const std::string& pack = index_.PackPath(location->pack);
-  if (location->raw_size > capacity)
+  bool checked = location->pack < header_checked_.size() && header_checked_[location->pack];
+  if (ReadFrom(id, pack, *location, checked, out, capacity)) {
+    if (location->pack >= header_checked_.size()) header_checked_.resize(location->pack + 1);
+    header_checked_[location->pack] = true;
+    return location->raw_size;
+  }
+  // Gone: another copy this index knows of, then the index as it is now.
+  std::vector<std::string> gone{pack};
+  for (const ChunkLocation& other : index_.Locations(id)) {
+    const std::string& other_pack = index_.PackPath(other.pack);
+    if (other_pack == pack) continue;
+    if (ReadFrom(id, other_pack, other, false, out, capacity)) return other.raw_size;
+    gone.push_back(other_pack);
+  }
+  if (relocator_ != nullptr) {
+    while (auto moved = relocator_->Find(id, gone)) {
+      if (ReadFrom(id, moved->pack, moved->location, false, out, capacity)) return moved->location.raw_size;
+      gone.push_back(moved->pack);
+    }
+  }
+  throw IntegrityError(fmt::format("chunk {}: pack {} is missing", DigestHex(id), pack));
+}
+
+bool ChunkReader::ReadFrom(const Digest& id, const std::string& pack, const ChunkLocation& location,
+                           bool header_checked, char* out, size_t capacity) {
+  if (location.raw_size > capacity)
     throw IntegrityError(fmt::format("chunk {} in pack {} is damaged (size {} exceeds the chunk size {})", DigestHex(id),
-                                     pack, location->raw_size, capacity));
+                                     pack, location.raw_size, capacity));
   try {
     // Outside the "is damaged" wrapping below: a pack of a newer version is not damaged.
-    CheckHeaderOnce(location->pack);
+    if (!header_checked) CheckPackHeader(storage_.ReadRange(pack, 0, kPackHeader.size()), pack);
   } catch (const NotFoundError&) {
-    throw IntegrityError(fmt::format("chunk {}: pack {} is missing", DigestHex(id), pack));
+    return false;
   }
   try {
-    stored_ = storage_.ReadRange(pack, location->offset, location->stored_size);
-    DecompressInto(location->codec, stored_, location->raw_size, out);
+    stored_ = storage_.ReadRange(pack, location.offset, location.stored_size);
+    DecompressInto(location.codec, stored_, location.raw_size, out);
   } catch (const NotFoundError&) {
-    throw IntegrityError(fmt::format("chunk {}: pack {} is missing", DigestHex(id), pack));
+    return false;
   } catch (const IntegrityError& e) {
     throw IntegrityError(fmt::format("chunk {} in pack {} is damaged ({})", DigestHex(id), pack, e.what()));
   }
-  if (Sha256(std::string_view(out, location->raw_size)) != id)
+  if (Sha256(std::string_view(out, location.raw_size)) != id)
     throw IntegrityError(fmt::format("chunk {} in pack {} is damaged (checksum mismatch)", DigestHex(id), pack));
-  return location->raw_size;
-}
-
-void ChunkReader::CheckHeaderOnce(uint32_t pack) {
-  if (pack < header_checked_.size() && header_checked_[pack]) return;
-  const std::string& path = index_.PackPath(pack);
-  CheckPackHeader(storage_.ReadRange(path, 0, kPackHeader.size()), path);
-  if (pack >= header_checked_.size()) header_checked_.resize(pack + 1);
-  header_checked_[pack] = true;
+  return true;
 }
 
 }  // namespace pgvault

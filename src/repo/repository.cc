@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <map>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -24,6 +26,12 @@ constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kLockedPrefixes[] = {"packs", "index", "backups"};
 
 std::string ManifestPath(const std::string& id) { return "backups/" + id + "/" + kManifestName; }
+
+void RemoveObjectsOf(Storage& storage, const std::vector<ObjectInfo>& objects) {
+  std::vector<std::string> paths;
+  for (const auto& o : objects) paths.push_back(o.path);
+  storage.RemoveObjects(paths);
+}
 
 // A backup id taken apart: "20261124T184401F-2" is {"20261124T184401", 2},
 // "20261124T184401F" is {..., 1}. Empty time if pgvault would not make it.
@@ -85,12 +93,13 @@ std::unique_ptr<Repository> Repository::Open(std::unique_ptr<Storage> storage) {
   return std::unique_ptr<Repository>(new Repository(std::move(storage), std::move(config)));
 }
 
-std::unique_ptr<StorageLock> Repository::LockForWrite(const std::string& command) {
+std::unique_ptr<StorageLock> Repository::LockForWrite(const std::string& command, bool clean_leftovers) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   std::string holder = fmt::format("pid {} on {}, '{}' since {}", getpid(), host, command,
                                    FormatTimestamp(std::chrono::system_clock::now()));
   auto lock = storage_->Lock("lock", holder);
+  if (!clean_leftovers) return lock;
   // Every writer under these prefixes holds this lock, so whatever uncommitted
   // objects are there now were left by writers that died. Other prefixes
   // (a later wal/ area is written without the lock) are not ours to clean.
@@ -104,7 +113,57 @@ std::unique_ptr<StorageLock> Repository::LockForWrite(const std::string& command
     }
   }
   if (removed > 0) spdlog::info("removed {} temporary file(s) left by interrupted writes in {}", removed, Describe());
+  // Likewise a backup directory without a manifest: no backup (section 9.1),
+  // and nobody is writing it now.
+  try {
+    auto incomplete = IncompleteBackups();
+    for (const auto& [id, objects] : incomplete) RemoveObjectsOf(*storage_, objects);
+    storage_->RemoveEmptyDirectories("backups");
+    if (!incomplete.empty())
+      spdlog::info("removed {} backup director{} without a manifest (interrupted backup or delete-backup) in {}",
+                   incomplete.size(), incomplete.size() == 1 ? "y" : "ies", Describe());
+  } catch (const Error& e) {
+    spdlog::warn("cannot remove backup directories left by interrupted writes: {}", e.what());
+  }
   return lock;
+}
+
+std::vector<std::pair<std::string, std::vector<ObjectInfo>>> Repository::IncompleteBackups() {
+  std::map<std::string, std::vector<ObjectInfo>> by_id;
+  std::set<std::string> committed;
+  const std::string prefix = "backups/";
+  for (auto& object : storage_->List("backups")) {
+    auto slash = object.path.find('/', prefix.size());
+    if (slash == std::string::npos) continue;  // a file directly in backups/: not a backup's
+    std::string id = object.path.substr(prefix.size(), slash - prefix.size());
+    if (object.path == ManifestPath(id)) committed.insert(id);
+    by_id[id].push_back(std::move(object));
+  }
+  std::vector<std::pair<std::string, std::vector<ObjectInfo>>> out;
+  for (auto& [id, objects] : by_id)
+    if (!committed.count(id)) out.emplace_back(id, std::move(objects));
+  return out;
+}
+
+void Repository::DeleteBackup(const std::string& id) {
+  // The id becomes a path: nothing that could leave backups/<id>/.
+  bool plain = !id.empty() && id[0] != '.' && id.size() <= 128;
+  for (char c : id) plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  if (!plain || !storage_->Exists(ManifestPath(id))) {
+    BackupListing listing = ListBackups();
+    std::string ids;
+    for (const auto& m : listing.backups) ids += (ids.empty() ? "" : ", ") + m.id;
+    for (const auto& u : listing.unreadable) ids += (ids.empty() ? "" : ", ") + u.id + " (unreadable)";
+    throw Error(fmt::format("backup '{}' does not exist in {} (backups: {})", id, Describe(),
+                            ids.empty() ? "none" : ids));
+  }
+  // Uncommit first: once the manifest is gone (durably: Remove() is), no
+  // reader takes this for a backup, whatever is still in the directory.
+  storage_->Remove(ManifestPath(id));
+  TestPausePoint("delete-backup-uncommitted");
+  RemoveObjectsOf(*storage_, storage_->List("backups/" + id));
+  storage_->RemoveEmptyDirectories("backups");
+  spdlog::debug("deleted backup {}", id);
 }
 
 void Repository::BindSystemIdentifier(uint64_t system_identifier) {
@@ -143,6 +202,8 @@ BackupListing Repository::ListBackups() {
     std::string id = object.path.substr(prefix.size(), object.path.size() - prefix.size() - suffix.size());
     try {
       out.backups.push_back(ReadManifest(id));
+    } catch (const NotFoundError&) {
+      // Deleted (delete-backup) since the listing: no longer a backup.
     } catch (const Error& e) {  // damage, a newer version, or an I/O error: this backup only
       out.unreadable.push_back({id, object.path, e.what()});
     } catch (const std::exception& e) {

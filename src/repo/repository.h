@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "repo/backup_manifest.h"
@@ -51,9 +52,12 @@ class Repository {
   std::string Describe() const { return storage_->Describe(); }
 
   // Exclusive writer lock, held for the life of the returned object. Taking
-  // it also removes the temporary files that killed writers left under
-  // packs/, index/ and backups/ (only lock holders write there).
-  std::unique_ptr<StorageLock> LockForWrite(const std::string& command);
+  // it also removes what killed writers left (only lock holders write under
+  // packs/, index/ and backups/): temporary files there, and backup
+  // directories without a manifest (an interrupted backup before its commit,
+  // or an interrupted DeleteBackup after its uncommit). With `clean_leftovers`
+  // false (a dry run, which promises to remove nothing) they stay.
+  std::unique_ptr<StorageLock> LockForWrite(const std::string& command, bool clean_leftovers = true);
 
   // Records the cluster's system identifier on first use; afterwards refuses
   // any other. Call with the writer lock held.
@@ -69,6 +73,19 @@ class Repository {
   BackupManifest LoadBackup(const std::string& id_or_latest);
   // The file list, checked against the hash recorded in the manifest.
   std::vector<FileEntry> LoadFileList(const BackupManifest& manifest);
+
+  // Deletes backup `id`. First its manifest, the commit object: from that
+  // moment it is no backup (section 9.1); then the rest of backups/<id>/. A
+  // crash in between leaves a directory without a manifest, which no command
+  // lists and the next LockForWrite removes. Works whether or not the
+  // manifest can be read. The backup's chunks stay in their packs until gc
+  // (garbage_collector.h). Call with the writer lock held. Throws Error
+  // naming the backups there are when there is no backup `id`.
+  void DeleteBackup(const std::string& id);
+
+  // Backup directories without a manifest: paths of the objects in them, by
+  // id (object stores have no empty directories to show).
+  std::vector<std::pair<std::string, std::vector<ObjectInfo>>> IncompleteBackups();
 
   // A fresh backup id for a backup that starts at `start` (unique in this repo).
   std::string NewBackupId(const std::string& time_part);

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -33,7 +35,18 @@ class PosixObjectWriter : public ObjectWriter {
     storage.EnsureDirectory(dir_);
     std::random_device rd;
     temp_path_ = fmt::format("{}/{}{}-{:08x}{:08x}", dir_, kTempPrefix, p.filename().string(), rd(), rd());
-    fd_ = OpenOrThrow(temp_path_, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    // gc and WAL expiry remove empty directories (RemoveEmptyDirectories), so
+    // one this process made or saw earlier may be gone; once the temporary
+    // file exists the directory is not empty and stays.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        fd_ = OpenOrThrow(temp_path_, O_WRONLY | O_CREAT | O_EXCL, 0640);
+        break;
+      } catch (const NotFoundError&) {
+        if (attempt == 3) throw;
+        storage.EnsureDirectoryAgain(dir_);
+      }
+    }
   }
   ~PosixObjectWriter() override {
     if (!committed_) {
@@ -130,6 +143,14 @@ void PosixStorage::EnsureDirectory(const std::string& dir) {
   durable_directories_.insert(dir);  // also when it is the existing root
 }
 
+void PosixStorage::EnsureDirectoryAgain(const std::string& dir) {
+  {
+    std::lock_guard lock(directories_mutex_);
+    durable_directories_.erase(dir);
+  }
+  EnsureDirectory(dir);
+}
+
 bool PosixStorage::Exists(const std::string& path) {
   struct stat st;
   return ::stat(FullPath(path).c_str(), &st) == 0;
@@ -177,28 +198,92 @@ std::unique_ptr<ObjectWriter> PosixStorage::Create(const std::string& path) {
 std::vector<ObjectInfo> PosixStorage::List(const std::string& prefix) {
   std::vector<ObjectInfo> out;
   std::string base = prefix.empty() ? root_ : FullPath(prefix);
-  std::error_code ec;
-  if (!fs::exists(base, ec)) return out;
-  for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    std::string name = it->path().filename().string();
-    if (name.starts_with(kTempPrefix)) continue;
-    std::string rel = fs::relative(it->path(), root_).generic_string();
-    out.push_back({rel, static_cast<uint64_t>(it->file_size())});
+  // Walked one directory at a time rather than with recursive_directory_iterator:
+  // readers take no lock, so gc, delete-backup or WAL expiry may remove files
+  // and directories during the walk. What vanished is skipped, as in a listing
+  // taken a moment later; any other error is reported.
+  auto vanished = [](const std::error_code& ec) { return ec == std::errc::no_such_file_or_directory; };
+  std::vector<fs::path> pending{base};
+  while (!pending.empty()) {
+    fs::path dir = std::move(pending.back());
+    pending.pop_back();
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      const fs::directory_entry& entry = *it;
+      std::string name = entry.path().filename().string();
+      std::error_code entry_ec;
+      // Not into symbolic links to directories (as before), but links to files count.
+      if (entry.is_directory(entry_ec) && !entry.is_symlink(entry_ec)) {
+        pending.push_back(entry.path());
+        continue;
+      }
+      if (!entry.is_regular_file(entry_ec) || name.starts_with(kTempPrefix)) continue;
+      uint64_t size = entry.file_size(entry_ec);
+      if (entry_ec) {
+        if (vanished(entry_ec)) continue;
+        throw Error(fmt::format("cannot stat {}: {}", entry.path().string(), entry_ec.message()));
+      }
+      out.push_back({fs::relative(entry.path(), root_).generic_string(), size});
+    }
+    if (ec && !vanished(ec)) throw Error(fmt::format("cannot list {}: {}", dir.string(), ec.message()));
   }
-  if (ec) throw Error(fmt::format("cannot list {}: {}", base, ec.message()));
   return out;
 }
 
-void PosixStorage::Remove(const std::string& path) {
-  std::string full = FullPath(path);
-  {
-    std::lock_guard lock(fd_cache_mutex_);
-    fd_cache_.erase(full);
+void PosixStorage::Remove(const std::string& path) { RemoveObjects({path}); }
+
+void PosixStorage::RemoveObjects(const std::vector<std::string>& paths) {
+  std::set<std::string> directories;
+  for (const auto& path : paths) {
+    std::string full = FullPath(path);
+    {
+      std::lock_guard lock(fd_cache_mutex_);
+      fd_cache_.erase(full);
+    }
+    if (::unlink(full.c_str()) != 0 && errno != ENOENT)
+      throw Error(fmt::format("cannot remove {}: {}", full, ErrnoText(errno)));
+    // Also when it was already gone: a killed process may have unlinked it
+    // without making that durable.
+    directories.insert(fs::path(full).parent_path().string());
   }
-  if (::unlink(full.c_str()) != 0 && errno != ENOENT)
-    throw Error(fmt::format("cannot remove {}: {}", full, ErrnoText(errno)));
+  // Once per directory: an unlink is durable when its directory is fsynced.
+  for (const auto& dir : directories) {
+    try {
+      FsyncDirectory(dir);
+    } catch (const NotFoundError&) {
+      // Removed as a whole meanwhile: nothing of it is left to make durable.
+    }
+  }
+}
+
+void PosixStorage::RemoveEmptyDirectories(const std::string& prefix) {
+  std::string base = FullPath(prefix);
+  std::error_code ec;
+  std::vector<fs::path> directories;
+  for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::error_code entry_ec;
+    if (it->is_directory(entry_ec) && !it->is_symlink(entry_ec)) directories.push_back(it->path());
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    throw Error(fmt::format("cannot list {}: {}", base, ec.message()));
+  // Deepest first, so that a directory whose subdirectories were all empty
+  // goes too. rmdir() refuses a directory that is not empty, which is what
+  // keeps a directory a writer has just put a file into.
+  std::sort(directories.begin(), directories.end(),
+            [](const fs::path& a, const fs::path& b) { return a.string().size() > b.string().size(); });
+  for (const auto& dir : directories) {
+    if (::rmdir(dir.c_str()) != 0) {
+      if (errno == ENOTEMPTY || errno == EEXIST || errno == ENOENT) continue;
+      throw Error(fmt::format("cannot remove directory {}: {}", dir.string(), ErrnoText(errno)));
+    }
+    {
+      std::lock_guard lock(directories_mutex_);
+      durable_directories_.erase(dir.string());
+    }
+    FsyncDirectory(dir.parent_path().string());
+  }
 }
 
 size_t PosixStorage::RemoveUncommitted(const std::string& prefix) {

@@ -23,6 +23,8 @@ class PosixStorage : public Storage {
   std::unique_ptr<ObjectWriter> Create(const std::string& path) override;
   std::vector<ObjectInfo> List(const std::string& prefix) override;
   void Remove(const std::string& path) override;
+  void RemoveObjects(const std::vector<std::string>& paths) override;
+  void RemoveEmptyDirectories(const std::string& prefix) override;
   size_t RemoveUncommitted(const std::string& prefix) override;
   std::unique_ptr<StorageLock> Lock(const std::string& name, const std::string& holder_info) override;
 
@@ -35,6 +37,10 @@ class PosixStorage : public Storage {
   // without that fsync). Without this, a crash could lose a new directory and
   // with it objects already reported as committed.
   void EnsureDirectory(const std::string& dir);
+  // The same for a directory that was found missing after EnsureDirectory()
+  // had seen it (another process removed it empty, see
+  // RemoveEmptyDirectories): forgets it and makes it again.
+  void EnsureDirectoryAgain(const std::string& dir);
 
  private:
   std::string FullPath(const std::string& path) const;

@@ -6,7 +6,8 @@
 //   * an object written with Create()+Commit() appears atomically and durably
 //     at Commit(), or not at all (a crash before Commit leaves nothing visible);
 //   * objects are never modified in place, only created or removed;
-//   * List() returns committed objects only.
+//   * List() returns committed objects only;
+//   * Remove() is durable when it returns.
 // Object stores (S3, Azure, GCS) implement the same interface.
 #pragma once
 
@@ -67,10 +68,25 @@ class Storage {
   // atomically at Commit().
   virtual std::unique_ptr<ObjectWriter> Create(const std::string& path) = 0;
   // Every committed object whose path starts with `prefix` + "/" (or all when
-  // prefix is empty), in no particular order.
+  // prefix is empty), in no particular order. An object removed while the
+  // listing runs may or may not be in it, and does not make it fail: readers
+  // take no lock, so gc may remove objects under them.
   virtual std::vector<ObjectInfo> List(const std::string& prefix) = 0;
-  // Removes an object; removing a missing object is not an error.
+  // Removes an object; removing a missing object is not an error. The removal
+  // is durable when this returns: gc and delete-backup order their removals
+  // (a manifest before its file list, index files before their packs), and a
+  // crash must not undo the first and keep the second.
   virtual void Remove(const std::string& path) = 0;
+  // Removes several objects, each as Remove() does, all durable on return.
+  // Backends may batch the durability work (one fsync per directory).
+  virtual void RemoveObjects(const std::vector<std::string>& paths) {
+    for (const auto& path : paths) Remove(path);
+  }
+  // Removes the directories under `prefix` + "/" that hold nothing (not
+  // `prefix` itself), for backends that have directories; others have
+  // nothing to do. A writer that was about to create an object in one of
+  // them creates the directory again.
+  virtual void RemoveEmptyDirectories(const std::string& prefix) { (void)prefix; }
   // Removes what writers that never committed left under `prefix` + "/" (on
   // POSIX, the temporary files of killed processes) and returns how many
   // objects that was. It cannot tell a dead writer from a live one, so the

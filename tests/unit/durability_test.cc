@@ -95,3 +95,35 @@ TEST_F(DurabilityTest, DirectoriesLeftByAKilledWriterAreFsyncedOnFirstUse) {
   EXPECT_TRUE(Contains(fsynced, tmp_)) << "index/ was not made durable in the repository root";
   EXPECT_FALSE(Contains(fsynced, fs::path(tmp_).parent_path().string())) << "the root's own parent is not ours";
 }
+
+TEST_F(DurabilityTest, RemovalsAreDurableOncePerDirectory) {
+  PosixStorage storage(tmp_);
+  storage.Write("packs/ab/ab01.pack", "x");
+  storage.Write("packs/ab/ab02.pack", "y");
+  storage.Write("packs/cd/cd01.pack", "z");
+  storage.Write("backups/1F/manifest.json", "m");
+  // gc orders its removals (index files before their packs, a manifest before
+  // its file list): each must be on disk before the next one starts.
+  StartRecording();
+  storage.Remove("backups/1F/manifest.json");
+  auto fsynced = StopRecording();
+  EXPECT_TRUE(Contains(fsynced, tmp_ + "/backups/1F")) << "Remove() returned before the unlink was durable";
+
+  StartRecording();
+  storage.RemoveObjects({"packs/ab/ab01.pack", "packs/ab/ab02.pack", "packs/cd/cd01.pack", "packs/ef/gone.pack"});
+  fsynced = StopRecording();
+  EXPECT_EQ(std::count(fsynced.begin(), fsynced.end(), tmp_ + "/packs/ab"), 1) << "one fsync per directory";
+  EXPECT_TRUE(Contains(fsynced, tmp_ + "/packs/cd"));
+  EXPECT_FALSE(fs::exists(tmp_ + "/packs/ab/ab01.pack"));
+
+  StartRecording();
+  storage.RemoveEmptyDirectories("packs");
+  fsynced = StopRecording();
+  EXPECT_FALSE(fs::exists(tmp_ + "/packs/ab"));
+  EXPECT_FALSE(fs::exists(tmp_ + "/packs/cd"));
+  EXPECT_TRUE(fs::exists(tmp_ + "/packs")) << "the prefix itself stays";
+  EXPECT_TRUE(Contains(fsynced, tmp_ + "/packs")) << "an rmdir must be durable too";
+  // A writer that saw the directory before it went makes it again.
+  storage.Write("packs/ab/ab03.pack", "w");
+  EXPECT_TRUE(fs::exists(tmp_ + "/packs/ab/ab03.pack"));
+}
