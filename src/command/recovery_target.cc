@@ -343,7 +343,9 @@ void WriteRecoveryConfiguration(const std::string& data_directory, const std::st
           "\n";
   using K = RecoveryTarget::Kind;
   switch (target.kind) {
-    case K::kTime: text += "recovery_target_time = " + conf_literal(target.text) + "\n"; break;
+    // The parsed time, with a numeric zone: "Z" or "CET" as the user wrote
+    // them would stop the server at startup ("invalid value").
+    case K::kTime: text += "recovery_target_time = " + conf_literal(FormatPostgresTimestamp(target.time)) + "\n"; break;
     case K::kLsn: text += "recovery_target_lsn = " + conf_literal(target.text) + "\n"; break;
     case K::kXid: text += "recovery_target_xid = " + conf_literal(target.text) + "\n"; break;
     case K::kName: text += "recovery_target_name = " + conf_literal(target.text) + "\n"; break;

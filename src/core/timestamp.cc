@@ -19,6 +19,16 @@ std::string FormatTimestamp(SystemTime time) {
                      tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
+std::string FormatPostgresTimestamp(SystemTime time) {
+  auto us = std::chrono::floor<std::chrono::microseconds>(time.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+  int64_t fraction = us - static_cast<int64_t>(seconds) * 1000000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, fraction);
+}
+
 std::string FormatBackupIdTime(SystemTime time) {
   std::time_t seconds = std::chrono::system_clock::to_time_t(time);
   std::tm tm{};

@@ -1,0 +1,19 @@
+// Time as pgvault writes it: for its own records and for PostgreSQL's
+// configuration (recovery_target_time), which cannot read "Z" at startup.
+#include <gtest/gtest.h>
+
+#include "core/timestamp.h"
+
+namespace pgvault {
+
+TEST(Timestamp, PostgresFormIsNumericZoneWithMicroseconds) {
+  auto t = ParseTimestampWithZone("2026-11-25T04:57:56.335Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(FormatPostgresTimestamp(*t), "2026-11-25 04:57:56.335000+00");
+  t = ParseTimestampWithZone("2026-11-25 06:57:56.123456+02");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(FormatPostgresTimestamp(*t), "2026-11-25 04:57:56.123456+00");
+  EXPECT_EQ(FormatPostgresTimestamp(ParseTimestamp("1969-12-31T23:59:59.500Z")), "1969-12-31 23:59:59.500000+00");
+}
+
+}  // namespace pgvault
