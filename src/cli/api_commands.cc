@@ -1,4 +1,4 @@
-// The declarative API: apply -f, controller, and run-backup (the child
+// The declarative API: apply -f, controller, expire, and run-backup (the child
 // process the controller and apply --wait run each Backup in; not for
 // people, hidden from --help).
 #include <limits.h>
@@ -10,6 +10,7 @@
 #include "cli/command_groups.h"
 #include "command/apply_command.h"
 #include "command/backup_object_runner.h"
+#include "command/expire_command.h"
 #include "controller/backup_waiter.h"
 #include "controller/controller.h"
 #include "controller/metrics_server.h"
@@ -54,6 +55,9 @@ class ApiCommands : public CommandGroup {
   CLI::App* controller_cmd = nullptr;
   BackupObjectRunOptions run;
   CLI::App* run_cmd = nullptr;
+  ExpireOptions expire;
+  bool expire_json = false;
+  CLI::App* expire_cmd = nullptr;
 };
 
 void ApiCommands::Register(CLI::App& app) {
@@ -75,6 +79,13 @@ void ApiCommands::Register(CLI::App& app) {
                              "lists them");
   controller_cmd->add_option("--tick", tick_seconds, "Seconds between looks at the world (default 1)")
       ->check(CLI::Range(0.05, 60.0));
+
+  expire_cmd = app.add_subcommand(
+      "expire", "Apply a cluster's retention (spec.backup.retentionPolicy, keep): delete the backups, snapshots and "
+                "WAL no recovery point inside the window needs, reclaim repository space");
+  expire_cmd->add_option("--cluster", expire.cluster, "The cluster (default: the only one)");
+  expire_cmd->add_flag("--dry-run", expire.dry_run, "Say what would go, delete nothing");
+  expire_cmd->add_flag("--json", expire_json, "Print the report as JSON");
 
   run_cmd = app.add_subcommand("run-backup", "Run one pending Backup object (used by the controller)");
   run_cmd->add_option("name", run.name, "Backup name")->required();
@@ -116,6 +127,13 @@ std::optional<int> ApiCommands::RunParsed(const GlobalOptions& global) {
     controller.tick = std::chrono::milliseconds(static_cast<int64_t>(tick_seconds * 1000));
     if (!controller.metrics_addr.empty()) ParseListenAddress(controller.metrics_addr);  // a bad address: exit 2 now
     return RunController(controller);
+  }
+  if (expire_cmd->parsed()) {
+    expire.config_path = global.config_path;
+    expire.state_dir = global.state_dir;
+    json report = RunExpire(expire);
+    std::cout << (expire_json ? report.dump(2) + "\n" : RenderExpire(report));
+    return 0;
   }
   if (run_cmd->parsed()) {
     run.config_path = global.config_path;

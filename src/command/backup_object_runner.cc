@@ -24,7 +24,7 @@ using nlohmann::json;
 
 std::string Now() { return FormatTimestamp(std::chrono::system_clock::now()); }
 
-json RunRepositoryBackup(Catalog& catalog, const ClusterConfig& config, const ClusterSpec& cluster, json backup,
+json RunRepositoryBackup(Catalog& catalog, const ClusterSpec& cluster, json backup,
                          const std::string& state_dir) {
   std::string name = backup["metadata"]["name"];
   auto save = [&] { catalog.SaveBackup(backup); };
@@ -123,7 +123,7 @@ json RunBackupObject(const BackupObjectRunOptions& o) {
     if (!IsRepositoryMethod(method)) throw Error(fmt::format("method {} is not supported", method));
     if (cluster.repository.empty())
       throw Error(fmt::format("cluster {} has no spec.repository to back up into", cluster.name));
-    return RunRepositoryBackup(*catalog, config, cluster, *backup, o.state_dir);
+    return RunRepositoryBackup(*catalog, cluster, *backup, o.state_dir);
   } catch (const std::exception& e) {
     FailBackup(*catalog, o.name, e.what());
     throw;

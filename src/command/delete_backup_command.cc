@@ -2,17 +2,23 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/backup_objects.h"
 #include "catalog/backup_lifecycle.h"
 #include "catalog/catalog.h"
+#include "cluster/cluster_config_source.h"
 #include "core/error.h"
 #include "core/posix_io.h"
+#include "repo/garbage_collector.h"
+#include "repo/repository.h"
 #include "snapshot/snapshot_driver.h"
 #include "snapshot/snapshot_record.h"
+#include "storage/storage.h"
 
 namespace pgvault {
 
@@ -74,11 +80,35 @@ std::string RunDeleteBackup(const DeleteBackupOptions& o) {
     remove(p.value("driver", ""), path);
     ++deleted;
   }
+  // A repository backup goes from the repository too, with the space only
+  // it used (under the repository's writer lock: never during a backup).
+  std::string repository_note;
+  std::string backup_id = (*backup)["status"].value("backupId", "");
+  std::string repository = (*backup)["status"].value("repository", "");
+  if (IsRepositoryMethod((*backup)["spec"].value("method", "")) && phase == "completed" && !backup_id.empty() &&
+      !repository.empty()) {
+    try {
+      AppliedClusterConfig(*catalog).Cluster((*backup)["spec"]["cluster"].value("name", "")).UseRepositoryCredentials();
+    } catch (const std::exception&) {
+      // The cluster is gone: the environment's credentials, if any, apply.
+    }
+    auto repo = Repository::Open(OpenStorage(repository));
+    auto lock = repo->LockForWrite("delete backup " + o.name);
+    BackupListing listing = repo->ListBackups();
+    if (std::any_of(listing.backups.begin(), listing.backups.end(),
+                    [&](const BackupManifest& m) { return m.id == backup_id; })) {
+      repo->DeleteBackup(backup_id);
+      GcReport gc = CollectGarbage(*repo, *lock, {});
+      repository_note = fmt::format(", repository backup {} removed from {} ({} bytes reclaimed)", backup_id,
+                                    repository, gc.bytes_reclaimed);
+    }
+  }
   catalog->DeleteBackup(o.name);
   catalog->AddEvent("Backup", o.name, "Normal", "Deleted",
                     fmt::format("Backup deleted: {} snapshot(s) removed, {} retained", deleted, retained));
-  return fmt::format("backup {} deleted: {} snapshot(s) removed{}\n", o.name, deleted,
-                     retained ? fmt::format(", {} kept on disk (deletionPolicy: Retain)", retained) : "");
+  return fmt::format("backup {} deleted: {} snapshot(s) removed{}{}\n", o.name, deleted,
+                     retained ? fmt::format(", {} kept on disk (deletionPolicy: Retain)", retained) : "",
+                     repository_note);
 }
 
 }  // namespace pgvault

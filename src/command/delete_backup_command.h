@@ -1,7 +1,8 @@
-// `pgvault delete backup NAME`: removes a volume snapshot backup: each of its
-// snapshots (following its class's deletionPolicy: Delete removes the
-// snapshot, Retain keeps it on disk with its metadata file), then its catalog
-// records.
+// `pgvault delete backup NAME`: removes a Backup object and what it made: a
+// volume snapshot backup's snapshots (following its class's deletionPolicy:
+// Delete removes the snapshot, Retain keeps it on disk with its metadata
+// file), a repository backup's manifest and the space only it used
+// (garbage collection), then its catalog records.
 #pragma once
 
 #include <string>

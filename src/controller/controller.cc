@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <memory>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "cluster/cluster_config_source.h"
 #include "cluster/fencing.h"
 #include "command/delete_backup_command.h"
+#include "command/expire_command.h"
 #include "controller/backup_supervisor.h"
 #include "controller/controller_metrics.h"
 #include "controller/metrics_server.h"
@@ -40,6 +42,7 @@ class Controller {
   void Tick();
   void Recover();
   void RunPendingBackups(const ClusterConfig& config);
+  void ApplyRetention(const ClusterConfig& config);
   Clock::time_point EvaluateSchedules();
 
   const ControllerOptions& o_;
@@ -49,7 +52,32 @@ class Controller {
   Clock::time_point next_wake_{};
   std::string last_config_error_;
   ControllerCounters counters_;
+  std::set<std::string> retention_due_;  // clusters with a backup completed since their last expiry
+  std::map<std::string, Clock::time_point> next_retention_;
 };
+
+void Controller::ApplyRetention(const ClusterConfig& config) {
+  auto now = Clock::now();
+  for (const auto& c : config.clusters) {
+    if (!c.backup.retention.configured() || running_.count(c.name)) continue;
+    auto next = next_retention_.find(c.name);
+    if (!retention_due_.count(c.name) && next != next_retention_.end() && now < next->second) continue;
+    retention_due_.erase(c.name);
+    next_retention_[c.name] = now + o_.retention_interval;
+    try {
+      ExpireOptions e;
+      e.config_path = o_.config_path;
+      e.state_dir = o_.state_dir;
+      e.cluster = c.name;
+      std::string text = RenderExpire(RunExpire(e));
+      spdlog::info("retention: {}", text);
+    } catch (const std::exception& ex) {
+      // A backup holding the repository lock, say: tried again next time.
+      spdlog::warn("retention of cluster {}: {}", c.name, ex.what());
+      catalog_->AddEvent("Cluster", c.name, "Warning", "RetentionFailed", ex.what());
+    }
+  }
+}
 
 void Controller::Recover() {
   FailAbandonedBackups(*catalog_);
@@ -134,6 +162,7 @@ void Controller::Tick() {
       std::string phase = b ? (*b)["status"].value("phase", "?") : "gone";
       spdlog::info("backup {}: {}", it->second->name(), phase);
       if (phase != "completed") counters_.backups_failed++;
+      else retention_due_.insert(it->second->cluster());
       it = running_.erase(it);
       next_recovery_ = Clock::now();  // a failed backup may have left a fence or snapshots
     } else {
@@ -150,6 +179,7 @@ void Controller::Tick() {
     last_config_error_ = e.what();
     return;
   }
+  ApplyRetention(config);
   RunPendingBackups(config);
 }
 

@@ -16,10 +16,13 @@
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "core/timestamp.h"
 #include "support/dataset.h"
 #include "support/loop_volume.h"
 #include "support/pg_cluster.h"
+#include "support/pg_waits.h"
 #include "support/pgvault_cli.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
@@ -118,17 +121,6 @@ std::string WaitForBackupEnd(const StateArgs& with, const std::string& name, std
   ADD_FAILURE() << "backup " << name << " still " << phase << " after " << limit.count() << "s; controller log:\n"
                 << std::string(std::istreambuf_iterator<char>(log), {});
   return phase;
-}
-
-void WaitUntilStreaming(PgCluster& standby) {
-  for (int i = 0; i < 600; ++i) {
-    try {
-      if (standby.Value("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), '')") == "streaming") return;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  FAIL() << "standby is not streaming\n" << standby.Log();
 }
 
 std::string ReadText(const std::string& path) {
@@ -246,8 +238,7 @@ TEST(DeclarativeApi, SeedFlowOnHostsWithTheController) {
                              vol->mount_point() + "/restored"}));
   auto restored = PgCluster::Adopt(vol->mount_point() + "/restored");
   restored->Start();
-  for (int i = 0; i < 600 && restored->Value("SELECT pg_is_in_recovery()") != "f"; ++i)
-    std::this_thread::sleep_for(100ms);
+  WaitUntilPromoted(*restored);
   EXPECT_EQ(TableChecksum(*restored, "pgbench_accounts"), accounts);
   EXPECT_EQ(restored->Value("SELECT string_agg(id::text, ',') FROM marker"), "1");
   restored->Stop();
@@ -379,6 +370,146 @@ spec:
   WaitUntilStreaming(*standby);
 }
 
+// Retention with a recovery window of one day, judged at a clock set (for the
+// test) one day after a point W between the second and the third round of
+// backups: in the repository and among the snapshots, the first backups go
+// (the second ones are what recovery to W starts from), the WAL before the
+// oldest kept backup goes, and a point-in-time restore to W — the oldest
+// point inside the window — gives exactly the data of that moment.
+TEST(DeclarativeApi, RetentionWindowRemovesBackupsSnapshotsAndWalAndKeepsTheWindowRecoverable) {
+  SKIP_UNLESS_SNAPSHOTS();
+  TempDir tmp;
+  std::string repo = tmp / "repo";
+  ASSERT_EQ(Pgvault({"repo", "init", "--repo", repo}).exit_code, 0);
+  RunOk({"chown", "-R", "postgres", repo});
+  auto vol = LoopVolume::Create("btrfs", tmp / "v.img", tmp / "vol");
+  auto primary = PgCluster::Create(vol->CreateVolume("primary"), ArchivingConf(repo));
+  primary->Start();
+  primary->PgbenchInit(2);
+  primary->Exec("CREATE TABLE marker (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())");
+  // Data only the first round's backups hold: its space comes back once they go.
+  primary->Exec("CREATE TABLE first_round_only AS SELECT g, md5(g::text) || repeat(md5(random()::text), 6) AS pad "
+                "FROM generate_series(1, 60000) g");
+  StateArgs with(tmp / "state");
+  ASSERT_EQ(Pgvault(with({"apply", "-f",
+                          WriteFile(tmp / "cluster.yaml",
+                                    ClusterManifest({{"pg-1", primary.get()}},
+                                                    "    target: primary\n    retentionPolicy: 1d\n"
+                                                    "    volumeSnapshot:\n      className: btrfs-local\n"
+                                                    "      onlineConfiguration: {immediateCheckpoint: true}\n",
+                                                    repo))}))
+                .exit_code,
+            0);
+  int n = 0;
+  // One round: a repository backup and a snapshot backup, applied and run with --wait.
+  auto round = [&](int r) {
+    std::string y;
+    for (const char* method : {"barmanObjectStore", "volumeSnapshot"})
+      y += fmt::format("---\napiVersion: postgresql.cnpg.io/v1\nkind: Backup\nmetadata: {{name: {}-{}}}\n"
+                       "spec: {{cluster: {{name: echo-postgresql}}, method: {}}}\n",
+                       method == std::string("volumeSnapshot") ? "snap" : "repo", r, method);
+    RunResult done = Pgvault(with({"apply", "--wait", "-f", WriteFile(tmp / ("round" + std::to_string(++n) + ".yaml"), y)}));
+    ASSERT_EQ(done.exit_code, 0) << done.err;
+  };
+  primary->Exec("INSERT INTO marker(id) VALUES (1)");
+  round(1);
+  primary->Exec("DROP TABLE first_round_only");
+  primary->Exec("INSERT INTO marker(id) VALUES (2)");
+  primary->Exec("SELECT pg_switch_wal()");
+  round(2);
+  json snap2 = GetJson(with, {"backup", "snap-2"});
+  std::this_thread::sleep_for(1500ms);
+  // W: after the second round, before marker 3.
+  SystemTime w = ParseTimestamp(snap2["status"]["stoppedAt"].get<std::string>()) + 1s;
+  std::this_thread::sleep_for(1500ms);
+  primary->Exec("INSERT INTO marker(id) VALUES (3)");
+  primary->Exec("SELECT pg_switch_wal()");
+  round(3);
+  primary->Exec("INSERT INTO marker(id) VALUES (4)");
+  WaitForArchived(*primary);
+  std::string repo1 = GetJson(with, {"backup", "repo-1"})["status"]["backupId"];
+  json repo2 = GetJson(with, {"backup", "repo-2"});
+  json wal_before = PgvaultJson({"wal", "list", "--repo", repo});
+  std::string first_wal_before = wal_before[0]["ranges"][0]["first"];
+  ASSERT_LT(first_wal_before, repo2["status"]["beginWal"].get<std::string>());
+
+  // Judged one day after W (a test-only clock).
+  std::string now = FormatTimestamp(w + 24h);
+  ::setenv("PGVAULT_TEST_NOW", now.c_str(), 1);
+  json dry = PgvaultJson(with({"expire", "--dry-run"}));
+  RunResult expired = Pgvault(with({"expire", "--json"}));
+  ::unsetenv("PGVAULT_TEST_NOW");
+  ASSERT_EQ(expired.exit_code, 0) << expired.err;
+  json report = json::parse(expired.out);
+  EXPECT_EQ(dry["repository"]["removed"], report["repository"]["removed"]);
+  ASSERT_EQ(report["repository"]["removed"].size(), 1u) << report.dump(2);
+  EXPECT_EQ(report["repository"]["removed"][0]["id"], repo1);
+  ASSERT_EQ(report["snapshots"]["removed"].size(), 1u) << report.dump(2);
+  EXPECT_EQ(report["snapshots"]["removed"][0]["id"], "snap-1");
+  EXPECT_GT(report["repository"]["gc"]["bytesReclaimed"].get<uint64_t>(), 0u) << report.dump(2);
+  EXPECT_GT(report["repository"]["wal"]["segmentsRemoved"].get<uint64_t>(), 0u) << report.dump(2);
+
+  // What went is gone, what stays is whole.
+  std::vector<std::string> names;
+  for (const auto& b : Backups(with)) names.push_back(b["metadata"]["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"repo-2", "snap-2", "repo-3", "snap-3"}));
+  RunResult list = Pgvault({"list", "--repo", repo});
+  EXPECT_EQ(list.out.find(repo1), std::string::npos) << list.out;
+  EXPECT_FALSE(std::filesystem::exists(vol->mount_point() + "/.snapshots/snap-1"));
+  EXPECT_TRUE(std::filesystem::exists(vol->mount_point() + "/.snapshots/snap-2"));
+  json wal_after = PgvaultJson({"wal", "list", "--repo", repo});
+  EXPECT_EQ(wal_after[0]["ranges"][0]["first"], repo2["status"]["beginWal"]) << wal_after.dump();
+  EXPECT_TRUE(wal_after[0]["gaps"].empty()) << wal_after.dump();
+  RunResult verify = Pgvault({"verify", "--repo", repo});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  // The oldest point inside the window: W, from the repository and from the snapshot.
+  std::string target = FormatTimestamp(w);
+  RunResult restored = Pgvault({"restore", "--repo", repo, "--target", tmp / "pitr", "--target-time", target});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  {
+    auto pitr = PgCluster::Adopt(tmp / "pitr");
+    pitr->Start();
+    WaitUntilPromoted(*pitr);
+    EXPECT_EQ(pitr->Value("SELECT string_agg(id::text, ',' ORDER BY id) FROM marker"), "1,2");
+    ExpectAmcheckAndChecksumsClean(*pitr);  // stops it (pg_checksums reads a stopped cluster)
+  }
+  RunResult from_snapshot = Pgvault(with({"restore", "--from-snapshot", "snap-2", "--target",
+                                          vol->mount_point() + "/snap-pitr", "--target-time", target}));
+  ASSERT_EQ(from_snapshot.exit_code, 0) << from_snapshot.err;
+  {
+    auto pitr = PgCluster::Adopt(vol->mount_point() + "/snap-pitr");
+    pitr->Start();
+    WaitUntilPromoted(*pitr);
+    EXPECT_EQ(pitr->Value("SELECT string_agg(id::text, ',' ORDER BY id) FROM marker"), "1,2");
+    pitr->Stop();
+  }
+  // Before the window, nothing is left to start from.
+  RunResult too_early = Pgvault({"restore", "--repo", repo, "--target", tmp / "early", "--target-time",
+                                 GetJson(with, {"backup", "repo-2"})["status"]["startedAt"].get<std::string>()});
+  EXPECT_NE(too_early.exit_code, 0);
+  // Judged now (the real clock), everything is inside the window: nothing more goes.
+  json again = PgvaultJson(with({"expire"}));
+  EXPECT_TRUE(again["repository"]["removed"].empty()) << again.dump(2);
+  EXPECT_TRUE(again["snapshots"]["removed"].empty());
+
+  // The controller applies retention by itself: a month later only the
+  // newest backup of each place is left (never the last one).
+  std::string later = FormatTimestamp(std::chrono::system_clock::now() + 24h * 30);
+  ::setenv("PGVAULT_TEST_NOW", later.c_str(), 1);
+  std::string log = tmp / "controller.log";
+  auto controller = StartController(with, log);
+  ::unsetenv("PGVAULT_TEST_NOW");
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (Backups(with).size() > 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(200ms);
+  names.clear();
+  for (const auto& b : Backups(with)) names.push_back(b["metadata"]["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"repo-3", "snap-3"})) << ReadText(log);
+  controller->Signal(SIGTERM);
+  EXPECT_EQ(controller->Wait(), 0) << ReadText(log);
+  EXPECT_EQ(Pgvault({"verify", "--repo", repo}).exit_code, 0);
+}
+
 // apply --wait runs a repository backup in the foreground without any
 // controller; a ScheduledBackup with a 6-field schedule every 10 seconds
 // makes backups that never overlap; suspend stops them; immediate fires at
@@ -389,9 +520,7 @@ TEST(DeclarativeApi, ApplyWaitAndScheduledBackups) {
   ASSERT_EQ(Pgvault({"repo", "init", "--repo", repo}).exit_code, 0);
   // The repository must be writable by the archiver (postgres).
   RunOk({"chown", "-R", "postgres", repo});
-  auto primary = PgCluster::Create(
-      tmp / "primary", {"archive_mode = on", std::string("archive_command = '") + PGVAULT_BINARY +
-                                                 " wal-push --repo " + repo + " %p'"});
+  auto primary = PgCluster::Create(tmp / "primary", ArchivingConf(repo));
   primary->Start();
   primary->PgbenchInit(2);
   StateArgs with(tmp / "state");
