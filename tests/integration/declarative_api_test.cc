@@ -510,6 +510,73 @@ TEST(DeclarativeApi, RetentionWindowRemovesBackupsSnapshotsAndWalAndKeepsTheWind
   EXPECT_EQ(Pgvault({"verify", "--repo", repo}).exit_code, 0);
 }
 
+// No phase hangs: a Backup nobody runs fails at its pending deadline; a
+// backup stuck in running (here: paused while its standby is fenced) is
+// stopped at its running deadline by the controller, unfences, and fails
+// with the reason.
+TEST(DeclarativeApi, DeadlinesEndStuckBackups) {
+  SKIP_UNLESS_SNAPSHOTS();
+  TempDir tmp;
+  auto pvol = LoopVolume::Create("btrfs", tmp / "p.img", tmp / "pvol");
+  auto vol = LoopVolume::Create("btrfs", tmp / "s.img", tmp / "svol");
+  auto primary = PgCluster::Create(pvol->CreateVolume("primary"));
+  primary->Start();
+  auto standby = PgCluster::CreateStandby(*primary, vol->CreateVolume("standby"));
+  primary->WaitForReplay(*standby);
+  StateArgs with(tmp / "state");
+  ASSERT_EQ(Pgvault(with({"apply", "-f",
+                          WriteFile(tmp / "cluster.yaml",
+                                    ClusterManifest({{"pg-1", primary.get()}, {"pg-2", standby.get()}},
+                                                    "    volumeSnapshot: {className: btrfs-local, online: false}\n"))}))
+                .exit_code,
+            0);
+  auto backup = [&](const std::string& name, const std::string& phase, const std::string& deadline) {
+    return fmt::format("apiVersion: postgresql.cnpg.io/v1\nkind: Backup\nmetadata:\n  name: {}\n  annotations: "
+                       "{{pgvault.io/deadline.{}: \"{}\"}}\nspec: {{method: volumeSnapshot, cluster: {{name: "
+                       "echo-postgresql}}}}\n",
+                       name, phase, deadline);
+  };
+  // Pending, with no controller: failed once its deadline has passed.
+  ASSERT_EQ(Pgvault(with({"apply", "-f", WriteFile(tmp / "p.yaml", backup("nobody-runs-it", "pending", "2s"))}))
+                .exit_code,
+            0);
+  EXPECT_EQ(Phase(with, "nobody-runs-it"), "pending");
+  std::this_thread::sleep_for(3s);
+  json pending = GetJson(with, {"backup", "nobody-runs-it"});
+  EXPECT_EQ(pending["status"]["phase"], "failed");
+  EXPECT_NE(pending["status"].value("error", "").find("pending for more than 2"), std::string::npos)
+      << pending.dump(2);
+
+  // Running past its deadline: the controller stops it; it unfences and fails.
+  ::setenv("PGVAULT_TEST_PAUSE_AT", "snapshot-fenced", 1);
+  std::string log = tmp / "controller.log";
+  auto controller = StartController(with, log);
+  ::unsetenv("PGVAULT_TEST_PAUSE_AT");
+  ASSERT_EQ(Pgvault(with({"apply", "-f", WriteFile(tmp / "r.yaml", backup("stuck", "running", "2s"))})).exit_code, 0);
+  json running;
+  for (int i = 0; i < 300 && Phase(with, "stuck") != "running"; ++i) std::this_thread::sleep_for(100ms);
+  running = GetJson(with, {"backup", "stuck"});
+  ASSERT_EQ(running["status"]["phase"], "running") << ReadText(log);
+  std::this_thread::sleep_for(4s);  // past the deadline: the controller has sent SIGTERM
+  EXPECT_NE(ReadText(log).find("exceeded its deadline"), std::string::npos) << ReadText(log);
+  // The paused process (a stand-in for one stuck in a system call) resumes and sees the signal.
+  ::kill(static_cast<pid_t>(running["status"]["owner"]["pid"].get<int64_t>()), SIGCONT);
+  EXPECT_EQ(WaitForBackupEnd(with, "stuck", 120s, log), "failed");
+  // The controller adds why it stopped it once it has reaped the process.
+  json stuck;
+  for (int i = 0; i < 50; ++i) {
+    stuck = GetJson(with, {"backup", "stuck"});
+    if (stuck["status"].value("error", "").find("deadline") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(stuck["status"].value("error", "").find("phase running exceeded its deadline of 2"), std::string::npos)
+      << stuck.dump(2);
+  WaitUntilStreaming(*standby);
+  EXPECT_FALSE(PgvaultJson(with({"status"}))[1].value("fenced", true));
+  controller->Signal(SIGTERM);
+  EXPECT_EQ(controller->Wait(), 0) << ReadText(log);
+}
+
 // apply --wait runs a repository backup in the foreground without any
 // controller; a ScheduledBackup with a 6-field schedule every 10 seconds
 // makes backups that never overlap; suspend stops them; immediate fires at
