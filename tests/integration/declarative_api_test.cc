@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -148,6 +149,34 @@ int FreeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
+// A primary and a streaming standby on btrfs volumes of their own, applied
+// (Apply) as cluster echo-postgresql with cold snapshot backups (online:
+// false): the standby is what they fence. Members are destroyed servers
+// first, then volumes, then the directory.
+struct ColdStandbyCluster {
+  TempDir tmp;
+  std::unique_ptr<LoopVolume> pvol = LoopVolume::Create("btrfs", tmp / "p.img", tmp / "pvol");
+  std::unique_ptr<LoopVolume> vol = LoopVolume::Create("btrfs", tmp / "s.img", tmp / "svol");
+  std::unique_ptr<PgCluster> primary = PgCluster::Create(pvol->CreateVolume("primary"));
+  std::unique_ptr<PgCluster> standby;
+  StateArgs with{tmp / "state"};
+
+  ColdStandbyCluster() {
+    primary->Start();
+    primary->PgbenchInit(2);
+    standby = PgCluster::CreateStandby(*primary, vol->CreateVolume("standby"));
+    primary->WaitForReplay(*standby);
+  }
+  int Apply() {
+    return Pgvault(with({"apply", "-f",
+                         WriteFile(tmp / "cluster.yaml",
+                                   ClusterManifest({{"pg-1", primary.get()}, {"pg-2", standby.get()}},
+                                                   "    volumeSnapshot: {className: btrfs-local, online: false}\n"))}))
+        .exit_code;
+  }
+  auto Parts() { return std::tie(tmp, vol, primary, standby, with); }
+};
+
 }  // namespace
 
 // The seed's flow on hosts: a Cluster with prefer-standby, a btrfs class and
@@ -264,21 +293,9 @@ TEST(DeclarativeApi, SeedFlowOnHostsWithTheController) {
 // schedule goes on.
 TEST(DeclarativeApi, ControllerKilledDuringAColdBackup) {
   SKIP_UNLESS_SNAPSHOTS();
-  TempDir tmp;
-  auto pvol = LoopVolume::Create("btrfs", tmp / "p.img", tmp / "pvol");
-  auto vol = LoopVolume::Create("btrfs", tmp / "s.img", tmp / "svol");
-  auto primary = PgCluster::Create(pvol->CreateVolume("primary"));
-  primary->Start();
-  primary->PgbenchInit(2);
-  auto standby = PgCluster::CreateStandby(*primary, vol->CreateVolume("standby"));
-  primary->WaitForReplay(*standby);
-  StateArgs with(tmp / "state");
-  ASSERT_EQ(Pgvault(with({"apply", "-f",
-                          WriteFile(tmp / "cluster.yaml",
-                                    ClusterManifest({{"pg-1", primary.get()}, {"pg-2", standby.get()}},
-                                                    "    volumeSnapshot: {className: btrfs-local, online: false}\n"))}))
-                .exit_code,
-            0);
+  ColdStandbyCluster c;
+  ASSERT_EQ(c.Apply(), 0);
+  auto [tmp, vol, primary, standby, with] = c.Parts();
   ASSERT_EQ(Pgvault(with({"apply", "-f", WriteFile(tmp / "s.yaml", R"(apiVersion: postgresql.cnpg.io/v1
 kind: ScheduledBackup
 metadata: {name: cold}
@@ -516,20 +533,9 @@ TEST(DeclarativeApi, RetentionWindowRemovesBackupsSnapshotsAndWalAndKeepsTheWind
 // with the reason.
 TEST(DeclarativeApi, DeadlinesEndStuckBackups) {
   SKIP_UNLESS_SNAPSHOTS();
-  TempDir tmp;
-  auto pvol = LoopVolume::Create("btrfs", tmp / "p.img", tmp / "pvol");
-  auto vol = LoopVolume::Create("btrfs", tmp / "s.img", tmp / "svol");
-  auto primary = PgCluster::Create(pvol->CreateVolume("primary"));
-  primary->Start();
-  auto standby = PgCluster::CreateStandby(*primary, vol->CreateVolume("standby"));
-  primary->WaitForReplay(*standby);
-  StateArgs with(tmp / "state");
-  ASSERT_EQ(Pgvault(with({"apply", "-f",
-                          WriteFile(tmp / "cluster.yaml",
-                                    ClusterManifest({{"pg-1", primary.get()}, {"pg-2", standby.get()}},
-                                                    "    volumeSnapshot: {className: btrfs-local, online: false}\n"))}))
-                .exit_code,
-            0);
+  ColdStandbyCluster c;
+  ASSERT_EQ(c.Apply(), 0);
+  auto [tmp, vol, primary, standby, with] = c.Parts();
   auto backup = [&](const std::string& name, const std::string& phase, const std::string& deadline) {
     return fmt::format("apiVersion: postgresql.cnpg.io/v1\nkind: Backup\nmetadata:\n  name: {}\n  annotations: "
                        "{{pgvault.io/deadline.{}: \"{}\"}}\nspec: {{method: volumeSnapshot, cluster: {{name: "
