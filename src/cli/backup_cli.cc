@@ -71,6 +71,12 @@ void BackupCli::Register(CLI::App& app) {
   backup_cmd->add_option("--archive-timeout", backup.archive_timeout_seconds,
                          "Seconds to wait for that segment (default 60)")
       ->check(CLI::Range(1, 86400));
+  backup_cmd
+      ->add_option("--reuse-check", backup.reuse_check,
+                   "How a chunk the repository already has is proven before it is reused: read (its stored bytes "
+                   "are read back and hashed), pack (its pack exists and lists it), auto (default: read for "
+                   "directories, pack for object stores)")
+      ->check(CLI::IsMember({"auto", "pack", "read"}));
 }
 
 std::optional<int> BackupCli::RunParsed(const GlobalOptions& global) {

@@ -31,6 +31,7 @@
 #include "pg/page_checksum.h"
 #include "pg/wal_segment.h"
 #include "repo/chunk_index.h"
+#include "repo/chunk_reuse_check.h"
 #include "repo/pack_writer.h"
 #include "repo/repository.h"
 #include "wal/wal_archive.h"
@@ -73,18 +74,29 @@ struct Worker {
 // claims it first.
 class ChunkClaims {
  public:
-  explicit ChunkClaims(const ChunkIndex& index) : index_(index) {}
+  explicit ChunkClaims(ChunkReuseCheck& reuse) : reuse_(reuse) {}
   bool Claim(const Digest& id) {
-    if (index_.Find(id)) return false;
+    if (reuse_.Reusable(id)) return false;
     std::lock_guard lock(mutex_);
     return claimed_.insert(id).second;
   }
 
  private:
-  const ChunkIndex& index_;
+  ChunkReuseCheck& reuse_;
   std::mutex mutex_;
   std::unordered_set<Digest, DigestHash> claimed_;
 };
+
+// How far a chunk the repository already has is checked before this backup
+// reuses it (chunk_reuse_check.h).
+ChunkReuseCheck::Depth ReuseDepth(const BackupOptions& options) {
+  if (options.reuse_check == "pack") return ChunkReuseCheck::Depth::kPack;
+  if (options.reuse_check == "read") return ChunkReuseCheck::Depth::kStoredBytes;
+  if (options.reuse_check != "auto")
+    throw UsageError(fmt::format("--reuse-check '{}': expected auto, pack or read", options.reuse_check));
+  bool object_store = options.repo.find("://") != std::string::npos;
+  return object_store ? ChunkReuseCheck::Depth::kPack : ChunkReuseCheck::Depth::kStoredBytes;
+}
 
 struct ChecksumFailureLog {
   std::mutex mutex;
@@ -111,6 +123,7 @@ class BackupRun {
   std::unique_ptr<Repository> repo_;
   std::unique_ptr<PgConnection> conn_;
   std::unique_ptr<ChunkIndex> index_;
+  std::unique_ptr<ChunkReuseCheck> reuse_;
   std::unique_ptr<ChunkClaims> claims_;
   std::vector<SourceEntry> entries_;
   ChecksumFailureLog checksum_failures_;
@@ -381,7 +394,8 @@ BackupManifest BackupRun::Run() {
   auto lock = repo_->LockForWrite("backup");
   repo_->BindSystemIdentifier(server_sysid);
   index_ = std::make_unique<ChunkIndex>(ChunkIndex::Load(repo_->storage(), /*adopt_orphans=*/true));
-  claims_ = std::make_unique<ChunkClaims>(*index_);
+  reuse_ = std::make_unique<ChunkReuseCheck>(repo_->storage(), *index_, ReuseDepth(options_));
+  claims_ = std::make_unique<ChunkClaims>(*reuse_);
 
   BackupManifest m;
   m.tool_version = PGVAULT_VERSION;
@@ -540,6 +554,8 @@ BackupManifest BackupRun::Run() {
   TestPausePoint("backup-packs-written");
   stored += ChunkIndex::WriteIndexFile(repo_->storage(), new_packs);
   TestPausePoint("backup-index-written");
+  // Its packs are listed again now, by the index file just written.
+  repo_->QuarantineIndexFiles(index_->damaged_index_files());
   progress_->Finish();
 
   m.start_lsn = FormatLsn(label.start_lsn);

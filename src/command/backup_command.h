@@ -27,6 +27,11 @@ struct BackupOptions {
   // warning, and the command fails.
   bool wait_for_archive = true;
   int archive_timeout_seconds = 60;
+  // How a chunk already in the repository is proven sound before this backup
+  // reuses it (repo/chunk_reuse_check.h): "pack" (its pack exists and its
+  // trailer lists it), "read" (and its stored bytes hash to its id), or
+  // "auto": read for directories, pack for object stores.
+  std::string reuse_check = "auto";
   // Told when the backup enters a phase of CloudNativePG's lifecycle:
   // "running" once pg_backup_start returned, "finalizing" once
   // pg_backup_stop did (WAL, archive wait, commit). The runner of Backup

@@ -47,6 +47,7 @@ namespace {
 // that standard output stays a table or JSON).
 void WarnUnreadable(const BackupListing& listing) {
   for (const auto& u : listing.unreadable) spdlog::warn("backup {} cannot be read: {}", u.id, u.error);
+  if (!listing.history_problem.empty()) spdlog::warn("{}", listing.history_problem);
 }
 
 // Readable backups oldest first, each unreadable one (nullptr manifest) put
@@ -78,7 +79,8 @@ std::string RenderBackupList(const std::string& location, bool as_json) {
   if (as_json) {
     json list = json::array();
     for (const auto& [m, u] : entries)
-      list.push_back(m ? BackupSummaryJson(*m) : json{{"id", u->id}, {"status", "damaged"}, {"error", u->error}});
+      list.push_back(m ? BackupSummaryJson(*m)
+                      : json{{"id", u->id}, {"status", u->vanished ? "missing" : "damaged"}, {"error", u->error}});
     return list.dump(2) + "\n";
   }
   if (entries.empty()) return fmt::format("no backups in {}\n", repo->Describe());

@@ -84,10 +84,19 @@ VerifyResult RunVerify(const VerifyOptions& options) {
     backups = std::move(listing.backups);
     for (const auto& u : listing.unreadable)
       result.problems.push_back({u.id, u.path, fmt::format("backup {} cannot be read: {}", u.id, u.error)});
+    if (!listing.history_problem.empty()) result.problems.push_back({"", "history.json", listing.history_problem});
   } else {
     backups.push_back(repo->LoadBackup(options.backup));
   }
   ChunkIndex index = ChunkIndex::Load(repo->storage(), false);
+  // Reported, not fatal: Load() read the packs' own trailers instead, so
+  // every backup is still verified below.
+  for (const auto& [path, why] : index.damaged_index_files())
+    result.problems.push_back(
+        {"", path,
+         fmt::format("{}; its packs were read from their own trailers, and the next backup or 'pgvault repo gc' moves "
+                     "it to quarantine/",
+                     why)});
 
   // Each distinct chunk is read once; its users are remembered so damage is
   // reported per file and per backup.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "pg/wal_segment_size.h"
 
 namespace pgvault {
 
@@ -18,9 +19,13 @@ Lsn ParseLsn(const std::string& text) {
 
 std::string FormatLsn(Lsn lsn) { return fmt::format("{:X}/{:X}", lsn >> 32, lsn & 0xffffffffu); }
 
-uint64_t SegmentNumber(Lsn lsn, uint32_t segment_size) { return lsn / segment_size; }
+uint64_t SegmentNumber(Lsn lsn, uint32_t segment_size) {
+  CheckWalSegmentSize(segment_size, "WAL position");
+  return lsn / segment_size;
+}
 
 std::string WalSegmentName(uint32_t timeline, uint64_t segment_number, uint32_t segment_size) {
+  CheckWalSegmentSize(segment_size, "WAL segment name");
   uint64_t per_id = 0x100000000ull / segment_size;
   return fmt::format("{:08X}{:08X}{:08X}", timeline, segment_number / per_id, segment_number % per_id);
 }
@@ -34,6 +39,7 @@ bool IsWalSegmentName(const std::string& name) {
 
 WalSegmentId ParseWalSegmentName(const std::string& name, uint32_t segment_size) {
   if (!IsWalSegmentName(name)) throw Error(fmt::format("'{}' is not a WAL segment file name", name));
+  CheckWalSegmentSize(segment_size, name);
   uint64_t per_id = 0x100000000ull / segment_size;
   WalSegmentId id;
   id.timeline = static_cast<uint32_t>(std::stoul(name.substr(0, 8), nullptr, 16));

@@ -6,7 +6,12 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "pg/lsn.h"
+#include "pg/wal_segment_size.h"
 #include "repo/format_version.h"
+#include "repo/json_number.h"
+#include "repo/repository_config.h"
+#include "repo/sealed_json.h"
 
 namespace pgvault {
 
@@ -27,6 +32,66 @@ uint64_t DecimalU64(const json& value, const std::string& where) {
   if (text.empty() || end != text.size() || !std::isdigit(static_cast<unsigned char>(text[0])))
     throw IntegrityError(fmt::format("{} is damaged: '{}' is not a decimal number", where, text));
   return n;
+}
+
+bool IsHex(const std::string& text, size_t length) {
+  if (text.size() != length) return false;
+  for (char c : text)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+// "0700": mode bits as the backup recorded them (st_mode & 07777), no file
+// type or anything larger.
+uint32_t ParseMode(const std::string& text, const std::string& where) {
+  bool octal = !text.empty() && text.size() <= 4;
+  uint32_t mode = 0;
+  for (char c : text) {
+    octal = octal && c >= '0' && c <= '7';
+    mode = mode * 8 + static_cast<uint32_t>(c - '0');
+  }
+  if (!octal || (mode & ~07777u) != 0)
+    throw IntegrityError(fmt::format("{} is damaged: mode '{}' is not mode bits (0000 to 7777)", where, text));
+  return mode;
+}
+
+// Every number and name a reader will compute with, checked before use: the
+// manifest decides paths, divisions and what PostgreSQL is told, so a value
+// pgvault could not have written is damage, whatever made it.
+void CheckManifestValues(const BackupManifest& m, const std::string& where) {
+  auto damaged = [&](const std::string& what) {
+    throw IntegrityError(fmt::format("{} is damaged: {}", where, what));
+  };
+  bool plain_id = !m.id.empty() && m.id.size() <= 128 && m.id[0] != '.';
+  for (char c : m.id) plain_id = plain_id && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  if (!plain_id) damaged(fmt::format("id '{}' is not a backup id", m.id));
+  if (!IsValidWalSegmentSize(m.wal_segment_size))
+    damaged(fmt::format("wal_segment_size {} is not a power of two from 1 MiB to 1 GiB", m.wal_segment_size));
+  if (m.chunk_size < kMinChunkSize || m.chunk_size > kMaxChunkSize || m.chunk_size % kChunkSizeMultiple != 0)
+    damaged(fmt::format("chunk_size {} is not a multiple of {} from {} to {}", m.chunk_size, kChunkSizeMultiple,
+                        kMinChunkSize, kMaxChunkSize));
+  if (m.timeline == 0) damaged("timeline 0 does not exist");
+  if (m.pg_version < 90000 || m.pg_version >= 1000000) damaged(fmt::format("pg_version {} is implausible", m.pg_version));
+  Lsn lsns[3];
+  const std::pair<const char*, const std::string*> named[] = {
+      {"start_lsn", &m.start_lsn}, {"checkpoint_lsn", &m.checkpoint_lsn}, {"stop_lsn", &m.stop_lsn}};
+  for (size_t i = 0; i < 3; ++i) {
+    try {
+      lsns[i] = ParseLsn(*named[i].second);
+    } catch (const Error&) {
+      damaged(fmt::format("{} '{}' is not an LSN", named[i].first, *named[i].second));
+    }
+  }
+  if (lsns[0] > lsns[2]) damaged(fmt::format("start_lsn {} is after stop_lsn {}", m.start_lsn, m.stop_lsn));
+  for (const auto* wal : {&m.start_wal, &m.stop_wal})
+    if (!IsWalSegmentName(*wal)) damaged(fmt::format("'{}' is not a WAL segment name", *wal));
+  if (m.files_object != "backups/" + m.id + "/files.json.zst")
+    damaged(fmt::format("files.path '{}' is not this backup's file list", m.files_object));
+  if (!IsHex(m.files_sha256, 64)) damaged("files.sha256 is not a SHA-256 digest");
+  for (const auto& t : m.tablespaces)
+    if (t.oid == 0 || t.location.empty() || t.location[0] != '/')
+      damaged(fmt::format("tablespace {} ('{}' at '{}') is not a tablespace PostgreSQL could have", t.oid, t.name,
+                          t.location));
 }
 }  // namespace
 
@@ -79,7 +144,7 @@ std::string BackupManifest::ToJson() const {
   j["file_count"] = file_count;
   j["chunk_count"] = chunk_count;
   j["files"] = {{"path", files_object}, {"sha256", files_sha256}, {"size", files_size}};
-  return j.dump(2) + "\n";
+  return SealJson(std::move(j));
 }
 
 BackupManifest BackupManifest::FromJson(const std::string& text, const std::string& where) {
@@ -89,17 +154,20 @@ BackupManifest BackupManifest::FromJson(const std::string& text, const std::stri
     if (j.value("format", "") != "pgvault-backup-manifest")
       throw IntegrityError(fmt::format("{} is not a pgvault backup manifest", where));
     CheckFormatVersion(j, where);
+    // After the version (a later one may seal differently), before any value
+    // is believed.
+    CheckSeal(j, where);
     m.id = j.at("id");
     m.type = j.at("type");
     m.method = j.at("method");
     m.status = j.at("status");
     m.warnings = j.at("warnings").get<std::vector<std::string>>();
     for (const auto& f : j.at("checksum_failures"))
-      m.checksum_failures.push_back({f.at("path"), f.at("relation"), f.at("block")});
+      m.checksum_failures.push_back({f.at("path"), f.at("relation"), JsonInteger<uint64_t>(f, "block", where, nullptr)});
     m.tool_version = j.at("tool_version");
     m.system_identifier = DecimalU64(j.at("system_identifier"), where);
-    m.pg_version = j.at("pg_version");
-    m.timeline = j.at("timeline");
+    m.pg_version = JsonInteger<int>(j, "pg_version", where, nullptr);
+    m.timeline = JsonInteger<uint32_t>(j, "timeline", where, nullptr);
     m.start_lsn = j.at("start_lsn");
     m.stop_lsn = j.at("stop_lsn");
     m.checkpoint_lsn = j.at("checkpoint_lsn");
@@ -111,25 +179,27 @@ BackupManifest BackupManifest::FromJson(const std::string& text, const std::stri
     m.duration_seconds = j.value("duration_seconds", 0.0);
     m.backup_label = j.at("backup_label");
     m.tablespace_map = j.at("tablespace_map");
-    for (const auto& t : j.at("tablespaces")) m.tablespaces.push_back({t.at("oid"), t.at("name"), t.at("location")});
+    for (const auto& t : j.at("tablespaces"))
+      m.tablespaces.push_back({JsonInteger<uint32_t>(t, "oid", where, nullptr), t.at("name"), t.at("location")});
     const json& src = j.at("source");
     m.backup_from = src.at("backup_from");
     m.source_host = src.at("host");
     m.source_pgdata = src.at("pgdata");
     m.source_conninfo = src.at("conninfo");
-    m.wal_segment_size = j.at("wal_segment_size");
+    m.wal_segment_size = JsonInteger<uint32_t>(j, "wal_segment_size", where, nullptr);
     m.compression = j.at("compression");
-    m.chunk_size = j.at("chunk_size");
-    m.size = j.at("size");
-    m.stored_size = j.at("stored_size");
-    m.file_count = j.at("file_count");
-    m.chunk_count = j.at("chunk_count");
+    m.chunk_size = JsonInteger<uint32_t>(j, "chunk_size", where, nullptr);
+    m.size = JsonInteger<uint64_t>(j, "size", where, nullptr);
+    m.stored_size = JsonInteger<uint64_t>(j, "stored_size", where, nullptr);
+    m.file_count = JsonInteger<uint64_t>(j, "file_count", where, nullptr);
+    m.chunk_count = JsonInteger<uint64_t>(j, "chunk_count", where, nullptr);
     m.files_object = j.at("files").at("path");
     m.files_sha256 = j.at("files").at("sha256");
-    m.files_size = j.at("files").at("size");
+    m.files_size = JsonInteger<uint64_t>(j.at("files"), "size", where, nullptr);
   } catch (const json::exception& e) {
     throw IntegrityError(fmt::format("{} is damaged: {}", where, e.what()));
   }
+  CheckManifestValues(m, where);
   return m;
 }
 
@@ -173,14 +243,14 @@ std::vector<FileEntry> FileListFromJson(const json& doc, const std::string& wher
       f.path = e.at("path");
       std::string type = e.at("type");
       f.type = type == "file" ? FileType::kFile : type == "dir" ? FileType::kDirectory : FileType::kSymlink;
-      f.mode = static_cast<uint32_t>(std::stoul(e.at("mode").get<std::string>(), nullptr, 8));
-      f.mtime = e.at("mtime");
-      f.uid = e.at("uid");
-      f.gid = e.at("gid");
+      f.mode = ParseMode(e.at("mode").get<std::string>(), where);
+      f.mtime = JsonInteger<int64_t>(e, "mtime", where, nullptr);
+      f.uid = JsonInteger<uint32_t>(e, "uid", where, nullptr);
+      f.gid = JsonInteger<uint32_t>(e, "gid", where, nullptr);
       f.user = e.at("user");
       f.group = e.at("group");
       if (f.type == FileType::kFile) {
-        f.size = e.at("size");
+        f.size = JsonInteger<uint64_t>(e, "size", where, nullptr);
         for (const auto& c : e.at("chunks")) f.chunks.push_back(DigestFromHex(c.get<std::string>()));
         f.checksum = DigestFromHex(e.at("checksum").get<std::string>());
       } else if (f.type == FileType::kSymlink) {

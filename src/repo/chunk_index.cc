@@ -10,6 +10,9 @@
 #include "core/hex.h"
 #include "repo/compressed_json.h"
 #include "repo/format_version.h"
+#include "repo/json_number.h"
+#include "repo/pack_format.h"
+#include "repo/repository_config.h"
 #include "storage/storage.h"
 
 namespace pgvault {
@@ -24,6 +27,7 @@ void ChunkIndex::AddPack(const PackRecord& pack) {
   } else {
     number = static_cast<uint32_t>(packs_.size());
     packs_.push_back(pack.path);
+    pack_sizes_.push_back(pack.size);
     pack_numbers_.emplace(pack.path, number);
   }
   for (const auto& e : pack.entries) {
@@ -61,30 +65,49 @@ PackRecord ReadPackTrailer(Storage& storage, const std::string& path, uint64_t s
   return record;
 }
 
+std::string IndexFileName(std::string_view stored) {
+  return "index/" + DigestHex(Sha256(stored)).substr(0, 32) + ".json.zst";
+}
+
 std::vector<PackRecord> ReadIndexFile(Storage& storage, const std::string& path) {
-  json j = ReadCompressedJson(storage, path);
   std::string where = fmt::format("index file {}/{}", storage.Describe(), path);
+  std::string stored = storage.Read(path);
+  // Named by its content (section 8): any changed byte, before it is
+  // decompressed or believed.
+  if (IndexFileName(stored) != path)
+    throw IntegrityError(fmt::format("{} is damaged: its content does not match its name", where));
+  json j = DecodeCompressedJson(stored, where);
   std::vector<PackRecord> packs;
   try {
-    if (j.value("format", "") != "pgvault-index") throw Error(fmt::format("{} is not a pgvault index file", where));
+    if (j.value("format", "") != "pgvault-index") throw IntegrityError(fmt::format("{} is not a pgvault index file", where));
     CheckFormatVersion(j, where);
     for (const auto& p : j.at("packs")) {
       PackRecord record;
       record.path = p.at("path").get<std::string>();
-      record.size = p.at("size").get<uint64_t>();
+      record.size = JsonInteger<uint64_t>(p.at("size"), "size", where);
+      if (!IsPackPath(record.path))
+        throw IntegrityError(fmt::format("{} is damaged: '{}' is not a pack path", where, record.path));
       for (const auto& c : p.at("chunks")) {
         PackEntry e;
         e.id = DigestFromHex(c.at(0).get<std::string>());
-        e.offset = c.at(1).get<uint64_t>();
-        e.stored_size = c.at(2).get<uint32_t>();
-        e.raw_size = c.at(3).get<uint32_t>();
+        e.offset = JsonInteger<uint64_t>(c.at(1), "offset", where);
+        e.stored_size = JsonInteger<uint32_t>(c.at(2), "stored_size", where);
+        e.raw_size = JsonInteger<uint32_t>(c.at(3), "raw_size", where);
         e.codec = CodecFromName(c.at(4).get<std::string>());
+        // A chunk is never larger than the largest chunk size, and its bytes
+        // lie between the pack's header and its entry table.
+        if (e.raw_size > kMaxChunkSize || e.offset < kPackHeader.size() ||
+            e.offset + e.stored_size > record.size || e.stored_size > record.size)
+          throw IntegrityError(fmt::format("{} is damaged: chunk {} of pack {} at {} ({} bytes, {} raw) does not fit "
+                                           "a pack of {} bytes",
+                                           where, DigestHex(e.id), record.path, e.offset, e.stored_size, e.raw_size,
+                                           record.size));
         record.entries.push_back(e);
       }
       packs.push_back(std::move(record));
     }
   } catch (const json::exception& e) {
-    throw Error(fmt::format("index file {} in {} is damaged: {}", path, storage.Describe(), e.what()));
+    throw IntegrityError(fmt::format("{} is damaged: {}", where, e.what()));
   }
   return packs;
 }
@@ -102,6 +125,10 @@ ChunkIndex ChunkIndex::Load(Storage& storage, bool adopt_orphans) {
       } catch (const NotFoundError&) {
         vanished = object.path;
         break;
+      } catch (const IntegrityError& e) {
+        spdlog::warn("{}: left out; the trailers of the packs it may list are read instead", e.what());
+        index.damaged_.emplace_back(object.path, e.what());
+        continue;
       }
       for (const auto& record : packs) index.AddPack(record);
     }
@@ -112,15 +139,16 @@ ChunkIndex ChunkIndex::Load(Storage& storage, bool adopt_orphans) {
                                 storage.Describe(), vanished, kAttempts));
       continue;
     }
-    if (adopt_orphans) {
+    if (adopt_orphans || !index.damaged_.empty()) {
       for (const auto& object : storage.List("packs")) {
         if (!object.path.ends_with(".pack") || index.pack_numbers_.count(object.path)) continue;
         try {
           PackRecord record = ReadPackTrailer(storage, object.path, object.size);
-          spdlog::info("adopting pack {} ({} chunks) left by an interrupted backup", object.path,
-                       record.entries.size());
+          if (adopt_orphans)
+            spdlog::info("adopting pack {} ({} chunks), listed by no sound index file", object.path,
+                         record.entries.size());
           index.AddPack(record);
-          index.adopted_.push_back(std::move(record));
+          if (adopt_orphans) index.adopted_.push_back(std::move(record));
         } catch (const IntegrityError& e) {
           spdlog::warn("ignoring unreadable pack: {}", e.what());
         }
@@ -143,11 +171,9 @@ uint64_t ChunkIndex::WriteIndexFile(Storage& storage, const std::vector<PackReco
     list.push_back({{"path", p.path}, {"size", p.size}, {"chunks", std::move(chunks)}});
   }
   j["packs"] = std::move(list);
-  std::random_device rd;
-  std::string name = fmt::format("index/{:08x}{:08x}{:08x}{:08x}.json.zst", rd(), rd(), rd(), rd());
-  uint64_t size = 0;
-  WriteCompressedJson(storage, name, j, nullptr, &size);
-  return size;
+  std::string stored = EncodeCompressedJson(j);
+  storage.Write(IndexFileName(stored), stored);
+  return stored.size();
 }
 
 }  // namespace pgvault

@@ -40,6 +40,13 @@ class ChunkIndex {
   // packs no index file lists (those are returned by adopted()). An index file
   // that vanishes between the listing and its reading (gc replaced it: it
   // writes the new index file before removing the old) makes it list again.
+  //
+  // A damaged index file (its content does not match its name, or it does not
+  // decode) stops nothing: it is left out and named by damaged_index_files(),
+  // and the trailers of every pack no sound index file lists are read
+  // instead, with or without `adopt_orphans` (packs describe themselves; index
+  // files are only a cache of them). Writers move it to quarantine/
+  // (Repository::QuarantineIndexFiles).
   static ChunkIndex Load(Storage& storage, bool adopt_orphans);
 
   const ChunkLocation* Find(const Digest& id) const {
@@ -52,6 +59,10 @@ class ChunkIndex {
   // when the pack of the first was removed under it (chunk_reader.h).
   std::vector<ChunkLocation> Locations(const Digest& id) const;
   const std::string& PackPath(uint32_t pack) const { return packs_[pack]; }
+  // The pack's size as its index file (or trailer reading) gave it.
+  uint64_t PackSize(uint32_t pack) const { return pack_sizes_[pack]; }
+  // Index files left out by Load(), each with why: "index/<name>.json.zst".
+  const std::vector<std::pair<std::string, std::string>>& damaged_index_files() const { return damaged_; }
   void AddPack(const PackRecord& pack);
   size_t chunk_count() const { return chunks_.size(); }
   const std::vector<PackRecord>& adopted() const { return adopted_; }
@@ -62,11 +73,18 @@ class ChunkIndex {
 
  private:
   std::vector<std::string> packs_;
+  std::vector<uint64_t> pack_sizes_;
+  std::vector<std::pair<std::string, std::string>> damaged_;
   std::unordered_map<std::string, uint32_t> pack_numbers_;
   std::unordered_map<Digest, ChunkLocation, DigestHash> chunks_;
   std::unordered_multimap<Digest, ChunkLocation, DigestHash> other_copies_;  // rare: see Locations()
   std::vector<PackRecord> adopted_;
 };
+
+// "index/<first 32 hex digits of the SHA-256 of `stored`>.json.zst": index
+// files are named by their stored bytes (section 8), so a reader checks them
+// before decompressing anything.
+std::string IndexFileName(std::string_view stored);
 
 // Reads the trailer of one pack (footer, then entries) with two ranged reads.
 PackRecord ReadPackTrailer(Storage& storage, const std::string& path, uint64_t size);

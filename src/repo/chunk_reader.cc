@@ -1,5 +1,7 @@
 #include "repo/chunk_reader.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -20,25 +22,38 @@ size_t ChunkReader::ReadInto(const Digest& id, char* out, size_t capacity) {
     throw IntegrityError(fmt::format("chunk {} is missing from the repository index", DigestHex(id)));
   const std::string& pack = index_.PackPath(location->pack);
   bool checked = location->pack < header_checked_.size() && header_checked_[location->pack];
-  if (ReadFrom(id, pack, *location, checked, out, capacity)) {
-    if (location->pack >= header_checked_.size()) header_checked_.resize(location->pack + 1);
-    header_checked_[location->pack] = true;
-    return location->raw_size;
+  std::optional<IntegrityError> damage;
+  try {
+    if (ReadFrom(id, pack, *location, checked, out, capacity)) {
+      if (location->pack >= header_checked_.size()) header_checked_.resize(location->pack + 1);
+      header_checked_[location->pack] = true;
+      return location->raw_size;
+    }
+  } catch (const IntegrityError& e) {
+    // A later backup that found this copy damaged stored the chunk again
+    // (chunk_reuse_check.h): the other copies below.
+    damage = e;
   }
-  // Gone: another copy this index knows of, then the index as it is now.
+  // Gone or damaged: another copy this index knows of, then the index as it is now.
   std::vector<std::string> gone{pack};
   for (const ChunkLocation& other : index_.Locations(id)) {
     const std::string& other_pack = index_.PackPath(other.pack);
     if (other_pack == pack) continue;
-    if (ReadFrom(id, other_pack, other, false, out, capacity)) return other.raw_size;
+    try {
+      if (ReadFrom(id, other_pack, other, false, out, capacity)) return other.raw_size;
+    } catch (const IntegrityError& e) {
+      if (!damage) damage = e;
+    }
     gone.push_back(other_pack);
   }
+  if (damage && relocator_ == nullptr) throw *damage;
   if (relocator_ != nullptr) {
     while (auto moved = relocator_->Find(id, gone)) {
       if (ReadFrom(id, moved->pack, moved->location, false, out, capacity)) return moved->location.raw_size;
       gone.push_back(moved->pack);
     }
   }
+  if (damage) throw *damage;
   throw IntegrityError(fmt::format("chunk {}: pack {} is missing", DigestHex(id), pack));
 }
 

@@ -29,8 +29,7 @@ nlohmann::json ReadCompressedJson(Storage& storage, const std::string& path) {
   return DecodeCompressedJson(storage.Read(path), fmt::format("{}/{}", storage.Describe(), path));
 }
 
-void WriteCompressedJson(Storage& storage, const std::string& path, const nlohmann::json& doc,
-                         std::string* sha256_hex, uint64_t* stored_size) {
+std::string EncodeCompressedJson(const nlohmann::json& doc) {
   std::string text = doc.dump();
   std::string out(ZSTD_compressBound(text.size()), '\0');
   // ZSTD_c_checksumFlag on: these documents are few and small, so the frame
@@ -40,8 +39,14 @@ void WriteCompressedJson(Storage& storage, const std::string& path, const nlohma
   ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1);
   size_t n = ZSTD_compress2(ctx, out.data(), out.size(), text.data(), text.size());
   ZSTD_freeCCtx(ctx);
-  if (ZSTD_isError(n)) throw Error(fmt::format("zstd compression of {} failed", path));
+  if (ZSTD_isError(n)) throw Error(fmt::format("zstd compression failed: {}", ZSTD_getErrorName(n)));
   out.resize(n);
+  return out;
+}
+
+void WriteCompressedJson(Storage& storage, const std::string& path, const nlohmann::json& doc,
+                         std::string* sha256_hex, uint64_t* stored_size) {
+  std::string out = EncodeCompressedJson(doc);
   if (sha256_hex) *sha256_hex = DigestHex(Sha256(out));
   if (stored_size) *stored_size = out.size();
   storage.Write(path, out);

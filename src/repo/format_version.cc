@@ -6,9 +6,11 @@
 
 namespace pgvault {
 
-std::string UnsupportedVersionMessage(int64_t version, const std::string& object) {
-  return fmt::format("{}: unsupported format version {}; this pgvault reads version {}{}", object, version,
-                     kFormatVersion, version > kFormatVersion ? ": upgrade pgvault" : "");
+std::string UnsupportedVersionMessage(int64_t version, const std::string& object, int64_t supported) {
+  return fmt::format("{}: unsupported format version {}; this pgvault reads version {}{}", object, version, supported,
+                     version > supported   ? ": upgrade pgvault"
+                     : version >= 1        ? " (written by an older pgvault: restore it with that version)"
+                                           : "");
 }
 
 void CheckFormatVersion(int64_t version, const std::string& object) {

@@ -96,10 +96,16 @@ GcReport CollectGarbage(Repository& repo, const StorageLock& lock, const GcOptio
   for (const auto& o : storage.List("packs"))
     if (o.path.ends_with(".pack")) stored[o.path] = o.size;
   std::vector<IndexFile> index_files;
+  std::vector<std::pair<std::string, std::string>> damaged_index_files;
   for (const auto& o : storage.List("index")) {
     if (!o.path.ends_with(".json.zst")) continue;
     try {
       index_files.push_back({o.path, o.size, ReadIndexFile(storage, o.path)});
+    } catch (const IntegrityError& e) {
+      // Damaged: its packs are orphans below, read from their own trailers,
+      // listed by the new index file, and it goes to quarantine/.
+      spdlog::warn("{}: left out; the trailers of the packs it may list are read instead", e.what());
+      damaged_index_files.emplace_back(o.path, e.what());
     } catch (const Error& e) {
       throw Error(fmt::format("gc cannot run: {}. gc cannot tell which packs that index file lists, so it removes "
                               "nothing. Move {}/{} out of the repository (packs describe themselves: the next backup "
@@ -253,6 +259,10 @@ GcReport CollectGarbage(Repository& repo, const StorageLock& lock, const GcOptio
     report.index_files_written = 1;
   }
   TestPausePoint("gc-index-written");
+  if (!damaged_index_files.empty()) {
+    lock.CheckHeld();
+    repo.QuarantineIndexFiles(damaged_index_files);
+  }
 
   // 6. The replaced index files: afterwards no index file lists a pack that
   // is about to go.

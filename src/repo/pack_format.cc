@@ -33,10 +33,20 @@ void CheckMagic(std::string_view found, std::string_view expected, const std::st
     throw IntegrityError(fmt::format("pack {}: {} is damaged (bad magic)", pack, part));
   uint8_t version = static_cast<uint8_t>(found[expected.size() - 1]);
   if (version != static_cast<uint8_t>(expected.back()))
-    throw IntegrityError(UnsupportedVersionMessage(version, fmt::format("pack {} ({})", pack, part)));
+    throw IntegrityError(UnsupportedVersionMessage(version, fmt::format("pack {} ({})", pack, part), kPackVersion));
 }
 
 }  // namespace
+
+bool IsPackPath(std::string_view path) {
+  // packs/ab/ab<30 more>.pack
+  if (path.size() != 6 + 3 + 32 + 5 || !path.starts_with("packs/") || path[8] != '/' || !path.ends_with(".pack"))
+    return false;
+  std::string_view name = path.substr(9, 32);
+  for (char c : name)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return path.substr(6, 2) == name.substr(0, 2);
+}
 
 void CheckPackHeader(std::string_view header, const std::string& pack) {
   if (header.size() != kPackHeader.size()) throw IntegrityError(fmt::format("pack {}: header is truncated", pack));

@@ -20,11 +20,15 @@
 
 namespace pgvault {
 
-// 7 bytes of magic, then the format version byte (kFormatVersion).
+// 7 bytes of magic, then the pack version byte (kPackVersion).
 inline constexpr std::string_view kPackHeader{"PGVPACK\x01", 8};
 inline constexpr std::string_view kPackFooterMagic{"PGVPEND\x01", 8};
 inline constexpr size_t kPackEntrySize = 52;
 inline constexpr size_t kPackFooterSize = 48;
+
+// "packs/<xx>/<32 lowercase hex>.pack" with <xx> the name's first two
+// characters (section 3): the only paths an index file may send a reader to.
+bool IsPackPath(std::string_view path);
 
 struct PackEntry {
   Digest id;              // SHA-256 of the plaintext chunk

@@ -22,6 +22,7 @@ namespace pgvault {
 namespace {
 constexpr const char* kConfigPath = "config.json";
 constexpr const char* kManifestName = "manifest.json";
+constexpr const char* kHistoryPath = "history.json";
 // The areas only written while holding the writer lock.
 constexpr const char* kLockedPrefixes[] = {"packs", "index", "backups"};
 
@@ -79,6 +80,7 @@ void Repository::Init(Storage& storage, RepositoryConfig config) {
   config.repository_id = fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
   config.created_at = FormatTimestamp(std::chrono::system_clock::now());
   storage.Write(kConfigPath, config.ToJson());
+  storage.Write(kHistoryPath, BackupHistory{}.ToText());
 }
 
 std::unique_ptr<Repository> Repository::Open(std::unique_ptr<Storage> storage) {
@@ -128,6 +130,20 @@ std::unique_ptr<StorageLock> Repository::LockForWrite(const std::string& command
   return lock;
 }
 
+void Repository::QuarantineIndexFiles(const std::vector<std::pair<std::string, std::string>>& damaged) {
+  for (const auto& [path, why] : damaged) {
+    try {
+      storage_->Write("quarantine/" + path, storage_->Read(path));
+    } catch (const NotFoundError&) {
+      continue;  // already moved
+    }
+    storage_->Remove(path);
+    spdlog::warn("moved damaged index file {} to {}/quarantine/{} ({}); its packs are listed again by this command's "
+                 "own index file",
+                 path, Describe(), path, why);
+  }
+}
+
 std::vector<std::pair<std::string, std::vector<ObjectInfo>>> Repository::IncompleteBackups() {
   std::map<std::string, std::vector<ObjectInfo>> by_id;
   std::set<std::string> committed;
@@ -149,6 +165,22 @@ void Repository::DeleteBackup(const std::string& id) {
   // The id becomes a path: nothing that could leave backups/<id>/.
   bool plain = !id.empty() && id[0] != '.' && id.size() <= 128;
   for (char c : id) plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  bool recorded = false;
+  if (plain && !storage_->Exists(ManifestPath(id))) {
+    // Vanished (its manifest removed outside pgvault): deleting it accepts
+    // the loss, by forgetting it in the history.
+    try {
+      recorded = BackupHistory::FromText(storage_->Read(kHistoryPath), kHistoryPath).Find(id) != nullptr;
+    } catch (const Error&) {
+    }
+  }
+  if (recorded) {
+    UpdateHistory([&](BackupHistory& history) { history.Remove(id); });
+    RemoveObjectsOf(*storage_, storage_->List("backups/" + id));
+    storage_->RemoveEmptyDirectories("backups");
+    spdlog::info("forgot vanished backup {} (its manifest was already gone)", id);
+    return;
+  }
   if (!plain || !storage_->Exists(ManifestPath(id))) {
     BackupListing listing = ListBackups();
     std::string ids;
@@ -157,7 +189,12 @@ void Repository::DeleteBackup(const std::string& id) {
     throw Error(fmt::format("backup '{}' does not exist in {} (backups: {})", id, Describe(),
                             ids.empty() ? "none" : ids));
   }
-  // Uncommit first: once the manifest is gone (durably: Remove() is), no
+  // The history forgets it first: a crash after this leaves a manifest the
+  // history does not record, which the next history write takes in again
+  // (the delete is then simply not done), never a recorded backup without a
+  // manifest, which would look lost.
+  UpdateHistory([&](BackupHistory& history) { history.Remove(id); });
+  // Uncommit: once the manifest is gone (durably: Remove() is), no
   // reader takes this for a backup, whatever is still in the directory.
   storage_->Remove(ManifestPath(id));
   TestPausePoint("delete-backup-uncommitted");
@@ -184,10 +221,12 @@ void Repository::BindSystemIdentifier(uint64_t system_identifier) {
   config_.system_identifier = system_identifier;
 }
 
-BackupManifest Repository::ReadManifest(const std::string& id) {
+BackupManifest Repository::ReadManifest(const std::string& id, std::string* sha256_hex) {
   std::string path = ManifestPath(id);
   std::string where = Describe() + "/" + path;
-  BackupManifest m = BackupManifest::FromJson(storage_->Read(path), where);
+  std::string text = storage_->Read(path);
+  if (sha256_hex) *sha256_hex = DigestHex(Sha256(text));
+  BackupManifest m = BackupManifest::FromJson(text, where);
   // Backups are found, named and placed by their directory: a manifest that
   // claims another id (copied by hand?) would make all three disagree.
   if (m.id != id) throw IntegrityError(fmt::format("{} is damaged: it is the manifest of backup {}", where, m.id));
@@ -195,13 +234,61 @@ BackupManifest Repository::ReadManifest(const std::string& id) {
 }
 
 BackupListing Repository::ListBackups() {
+  std::map<std::string, std::string> sha256_by_id;
+  BackupListing out = ListManifests(&sha256_by_id);
+  std::string where = Describe() + "/" + kHistoryPath;
+  BackupHistory history;
+  try {
+    history = BackupHistory::FromText(storage_->Read(kHistoryPath), where);
+  } catch (const NotFoundError&) {
+    out.history_problem = fmt::format("{} is missing: a backup that vanished from the repository could go unnoticed; "
+                                      "the next backup writes it again",
+                                      where);
+    return out;
+  } catch (const Error& e) {
+    out.history_problem = fmt::format("{}; the next backup writes it again from the manifests", e.what());
+    return out;
+  }
+  // A committed manifest replaced by another (sealed) one is not its backup.
+  std::vector<BackupManifest> kept;
+  for (auto& m : out.backups) {
+    const HistoryEntry* e = history.Find(m.id);
+    if (e && e->manifest_sha256 != sha256_by_id[m.id]) {
+      out.unreadable.push_back({m.id, ManifestPath(m.id),
+                                fmt::format("{}/{} is not the manifest committed for backup {} (it differs from the "
+                                            "one the backup history records)",
+                                            Describe(), ManifestPath(m.id), m.id)});
+      continue;
+    }
+    kept.push_back(std::move(m));
+  }
+  out.backups = std::move(kept);
+  // Recorded, and neither readable nor unreadable: vanished.
+  std::set<std::string> present;
+  for (const auto& m : out.backups) present.insert(m.id);
+  for (const auto& u : out.unreadable) present.insert(u.id);
+  for (const auto& e : history.backups) {
+    if (present.count(e.id)) continue;
+    out.unreadable.push_back(
+        {e.id, ManifestPath(e.id),
+         fmt::format("{}/{} is missing, but the backup history records backup {} (stopped {} at {}): it was removed "
+                     "outside pgvault or lost; 'pgvault repo delete-backup {}' accepts the loss",
+                     Describe(), ManifestPath(e.id), e.id, e.stop_time, e.stop_lsn, e.id),
+         true});
+  }
+  std::sort(out.unreadable.begin(), out.unreadable.end(),
+            [](const UnreadableBackup& a, const UnreadableBackup& b) { return a.id < b.id; });
+  return out;
+}
+
+BackupListing Repository::ListManifests(std::map<std::string, std::string>* sha256_by_id) {
   BackupListing out;
   const std::string prefix = "backups/", suffix = std::string("/") + kManifestName;
   for (const auto& object : storage_->List("backups")) {
     if (!object.path.ends_with(suffix)) continue;
     std::string id = object.path.substr(prefix.size(), object.path.size() - prefix.size() - suffix.size());
     try {
-      out.backups.push_back(ReadManifest(id));
+      out.backups.push_back(ReadManifest(id, sha256_by_id ? &(*sha256_by_id)[id] : nullptr));
     } catch (const NotFoundError&) {
       // Deleted (delete-backup) since the listing: no longer a backup.
     } catch (const Error& e) {  // damage, a newer version, or an I/O error: this backup only
@@ -258,13 +345,51 @@ std::vector<FileEntry> Repository::LoadFileList(const BackupManifest& manifest) 
   }
   if (DigestHex(Sha256(stored)) != manifest.files_sha256)
     throw IntegrityError(fmt::format("backup {}: file list {} is damaged (checksum mismatch)", manifest.id, where));
-  return FileListFromJson(DecodeCompressedJson(stored, where), where);
+  std::vector<FileEntry> files = FileListFromJson(DecodeCompressedJson(stored, where), where);
+  // Sizes and chunk lists must agree (section 6.1): restore sizes files from
+  // one and fills them from the other.
+  for (const auto& f : files) {
+    if (f.type != FileType::kFile) continue;
+    // (global/pg_control, one chunk whatever the chunk size, agrees: it is
+    // 8192 bytes and no chunk is smaller.)
+    uint64_t expected = f.size / manifest.chunk_size + (f.size % manifest.chunk_size != 0);
+    if (f.chunks.size() != expected)
+      throw IntegrityError(fmt::format("backup {}: file list {} is damaged: {} has {} bytes in {} chunks of {}",
+                                       manifest.id, where, f.path, f.size, f.chunks.size(), manifest.chunk_size));
+  }
+  return files;
 }
 
 std::string Repository::NewBackupId(const std::string& time_part) {
+  // Nor an id the history still records: a backup whose manifest vanished
+  // keeps its id until delete-backup accepts the loss.
+  BackupHistory history;
+  try {
+    history = BackupHistory::FromText(storage_->Read(kHistoryPath), kHistoryPath);
+  } catch (const Error&) {
+  }
   std::string id = time_part + "F";
-  for (int n = 2; storage_->Exists(ManifestPath(id)); ++n) id = fmt::format("{}F-{}", time_part, n);
+  for (int n = 2; storage_->Exists(ManifestPath(id)) || history.Find(id); ++n) id = fmt::format("{}F-{}", time_part, n);
   return id;
+}
+
+void Repository::UpdateHistory(const std::function<void(BackupHistory&)>& change) {
+  std::string where = Describe() + "/" + kHistoryPath;
+  BackupHistory history;
+  try {
+    history = BackupHistory::FromText(storage_->Read(kHistoryPath), where);
+  } catch (const NotFoundError&) {
+    spdlog::warn("{} is missing: writing it again from the manifests there are", where);
+  } catch (const Error& e) {
+    spdlog::warn("{}: writing it again from the manifests there are (what it alone recorded is lost)", e.what());
+  }
+  // Takes in committed backups it does not record: a commit interrupted
+  // before its history update, or a history written again.
+  std::map<std::string, std::string> sha256_by_id;
+  for (const auto& m : ListManifests(&sha256_by_id).backups)
+    if (!history.Find(m.id)) history.Put({m.id, m.start_time, m.stop_time, m.stop_lsn, m.timeline, sha256_by_id[m.id]});
+  change(history);
+  storage_->Write(kHistoryPath, history.ToText());
 }
 
 void Repository::CommitBackup(BackupManifest& manifest, const std::vector<FileEntry>& files) {
@@ -285,6 +410,13 @@ void Repository::CommitBackup(BackupManifest& manifest, const std::vector<FileEn
   // The commit point: Write() is temp + fsync + rename + fsync(dir).
   storage_->Write(ManifestPath(manifest.id), text);
   spdlog::debug("committed backup {}", manifest.id);
+  TestPausePoint("backup-manifest-written");
+  // After the commit point: a crash before this leaves a committed backup the
+  // history does not record yet, which the next history write takes in.
+  std::string sha256 = DigestHex(Sha256(text));
+  UpdateHistory([&](BackupHistory& history) {
+    history.Put({manifest.id, manifest.start_time, manifest.stop_time, manifest.stop_lsn, manifest.timeline, sha256});
+  });
 }
 
 }  // namespace pgvault

@@ -9,11 +9,14 @@
 //   backups/<id>/manifest.json       the backup's commit object, written last
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "repo/backup_history.h"
 #include "repo/backup_manifest.h"
 #include "repo/repository_config.h"
 #include "storage/storage.h"
@@ -22,15 +25,21 @@ namespace pgvault {
 
 // A backup whose manifest exists but cannot be used: damaged, or of a format
 // version this pgvault does not read.
+// Or whose manifest is gone although the backup history records it
+// (`vanished`: deleted by hand, a lost object).
 struct UnreadableBackup {
   std::string id;     // its directory name under backups/
   std::string path;   // "backups/<id>/manifest.json"
   std::string error;  // why, naming the manifest
+  bool vanished = false;
 };
 
 struct BackupListing {
   std::vector<BackupManifest> backups;       // readable, oldest first
   std::vector<UnreadableBackup> unreadable;  // by id
+  // Why the backup history (backup_history.h) could not be compared with
+  // the manifests: missing or damaged. Empty when it was.
+  std::string history_problem;
 };
 
 // Whether the backup `id` started before `manifest`, judged from the id alone
@@ -83,6 +92,14 @@ class Repository {
   // naming the backups there are when there is no backup `id`.
   void DeleteBackup(const std::string& id);
 
+  // Moves damaged index files (ChunkIndex::damaged_index_files()) out of
+  // index/ into quarantine/index/, for whoever wants to look at them: a copy
+  // first, then the removal. Safe at any moment, since packs describe
+  // themselves and every reader reads the trailers of packs no sound index
+  // file lists; a writer then lists them in its own index file. Call with the
+  // writer lock held.
+  void QuarantineIndexFiles(const std::vector<std::pair<std::string, std::string>>& damaged);
+
   // Backup directories without a manifest: paths of the objects in them, by
   // id (object stores have no empty directories to show).
   std::vector<std::pair<std::string, std::vector<ObjectInfo>>> IncompleteBackups();
@@ -96,8 +113,14 @@ class Repository {
   void CommitBackup(BackupManifest& manifest, const std::vector<FileEntry>& files);
 
  private:
-  // Reads backups/<id>/manifest.json and checks that it is that backup's.
-  BackupManifest ReadManifest(const std::string& id);
+  // Reads backups/<id>/manifest.json and checks that it is that backup's;
+  // `sha256_hex`, when given, receives the SHA-256 of its stored text.
+  BackupManifest ReadManifest(const std::string& id, std::string* sha256_hex = nullptr);
+  // The listing without the history's judgement, and each manifest's SHA-256.
+  BackupListing ListManifests(std::map<std::string, std::string>* sha256_by_id);
+  // Reads the history, takes in every readable manifest, applies `change`,
+  // and replaces it. Call with the writer lock held.
+  void UpdateHistory(const std::function<void(BackupHistory&)>& change);
   Repository(std::unique_ptr<Storage> storage, RepositoryConfig config)
       : storage_(std::move(storage)), config_(std::move(config)) {}
   std::unique_ptr<Storage> storage_;

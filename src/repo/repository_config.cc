@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "repo/sealed_json.h"
 
 namespace pgvault {
 
@@ -21,7 +22,7 @@ std::string RepositoryConfig::ToJson() const {
       {"encryption", {{"method", encryption}}},
   };
   j["system_identifier"] = system_identifier ? json(std::to_string(*system_identifier)) : json(nullptr);
-  return j.dump(2) + "\n";
+  return SealJson(std::move(j));
 }
 
 RepositoryConfig RepositoryConfig::FromJson(const std::string& text, const std::string& where) {
@@ -32,6 +33,7 @@ RepositoryConfig RepositoryConfig::FromJson(const std::string& text, const std::
       throw Error(fmt::format("{} is not a pgvault repository config", where));
     // First: a later version may have changed any key below.
     CheckFormatVersion(j, where);
+    CheckSeal(j, where);
     c.version = j.at("version").get<int>();
     c.repository_id = j.at("repository_id").get<std::string>();
     c.created_at = j.value("created_at", "");
@@ -44,8 +46,14 @@ RepositoryConfig RepositoryConfig::FromJson(const std::string& text, const std::
     c.encryption = j.at("encryption").at("method").get<std::string>();
     if (c.encryption != "none")
       throw Error(fmt::format("{}: encryption '{}' is not supported by this pgvault", where, c.encryption));
-    if (j.contains("system_identifier") && !j["system_identifier"].is_null())
-      c.system_identifier = std::stoull(j["system_identifier"].get<std::string>());
+    if (j.contains("system_identifier") && !j["system_identifier"].is_null()) {
+      const std::string& text = j["system_identifier"].get_ref<const std::string&>();
+      bool digits = !text.empty() && text.size() <= 20;
+      for (char ch : text) digits = digits && ch >= '0' && ch <= '9';
+      if (!digits || (text.size() == 20 && text > "18446744073709551615"))
+        throw IntegrityError(fmt::format("{} is damaged: system_identifier '{}' is not a decimal number", where, text));
+      c.system_identifier = std::stoull(text);
+    }
     if (c.chunk_size < kMinChunkSize || c.chunk_size > kMaxChunkSize || c.chunk_size % kChunkSizeMultiple != 0)
       throw Error(fmt::format("{}: chunking.chunk_size {} is not a multiple of {} between {} and {}", where,
                               c.chunk_size, kChunkSizeMultiple, kMinChunkSize, kMaxChunkSize));
@@ -61,7 +69,7 @@ std::string RepositoryConfig::WithSystemIdentifier(const std::string& text, uint
   FromJson(text, where);  // only a config this pgvault understands is rewritten
   json j = json::parse(text);
   j["system_identifier"] = std::to_string(id);
-  return j.dump(2) + "\n";
+  return SealJson(std::move(j));
 }
 
 }  // namespace pgvault

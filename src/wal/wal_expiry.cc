@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/test_pause.h"
 #include "pg/wal_segment.h"
+#include "pg/wal_segment_size.h"
 #include "repo/repository.h"
 #include "storage/storage.h"
 #include "wal/wal_archive.h"
@@ -18,10 +19,6 @@ namespace {
 
 constexpr size_t kRemoveBatch = 256;  // files removed between two checks of the lock
 
-bool PlausibleSegmentSize(uint64_t size) {
-  // PostgreSQL allows powers of two from 1 MiB to 1 GiB (initdb --wal-segsize).
-  return size >= (1u << 20) && size <= (1u << 30) && (size & (size - 1)) == 0;
-}
 
 }  // namespace
 
@@ -39,7 +36,7 @@ uint32_t ArchivedWalSegmentSize(Repository& repo) {
   WalArchive archive(repo.storage(), repo.config().system_identifier.value_or(0));
   for (const auto& f : archive.List()) {
     if (ClassifyWalFileName(f.name) != WalFileKind::kSegment) continue;
-    if (auto header = archive.Stat(f.name); header && PlausibleSegmentSize(header->size))
+    if (auto header = archive.Stat(f.name); header && IsValidWalSegmentSize(header->size))
       return static_cast<uint32_t>(header->size);
     break;  // one segment says it for all
   }
@@ -51,7 +48,7 @@ uint32_t ArchivedWalSegmentSize(Repository& repo) {
 }
 
 WalExpiryReport ExpireWal(Repository& repo, const StorageLock& lock, const WalExpiryOptions& options) {
-  if (!PlausibleSegmentSize(options.segment_size))
+  if (!IsValidWalSegmentSize(options.segment_size))
     throw Error(fmt::format("WAL segment size {} is not a power of two from 1 MiB to 1 GiB", options.segment_size));
   WalExpiryReport report;
   report.dry_run = options.dry_run;

@@ -21,6 +21,7 @@
 #include "core/detached_process.h"
 #include "core/error.h"
 #include "core/posix_io.h"
+#include "pg/wal_segment_size.h"
 #include "pg/lsn.h"
 #include "pg/wal_segment.h"
 #include "repo/repository.h"
@@ -73,7 +74,7 @@ std::optional<Want> ReadWant(const PrefetchOptions& o) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
-  if (!IsWalSegmentName(w.name) || w.segment_size == 0 || (w.segment_size & (w.segment_size - 1)) != 0)
+  if (!IsWalSegmentName(w.name) || !IsValidWalSegmentSize(w.segment_size))
     return std::nullopt;
   return w;
 }

@@ -15,6 +15,9 @@
 #include "repo/repository.h"
 #include "storage/posix_storage.h"
 
+#include "plausible_manifest.h"
+#include "../support/repository_surgery.h"
+
 using namespace pgvault;
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -48,10 +51,7 @@ class BackupListingTest : public ::testing::Test {
 
   // A committed backup with an empty file list: enough for everything but restore.
   void AddBackup(const std::string& id, const std::string& start_time) {
-    BackupManifest m;
-    m.id = id;
-    m.start_time = m.stop_time = start_time;
-    m.tool_version = "0.1.0";
+    BackupManifest m = test::PlausibleManifest(id, start_time);
     repo_->CommitBackup(m, {});
   }
   std::string ManifestPath(const std::string& id) { return "backups/" + id + "/manifest.json"; }
@@ -61,7 +61,7 @@ class BackupListingTest : public ::testing::Test {
   }
   void MakeNewerVersion(const std::string& id) {
     json j = json::parse(repo_->storage().Read(ManifestPath(id)));
-    j["version"] = 2;
+    j["version"] = 3;
     repo_->storage().Write(ManifestPath(id), j.dump(2));
   }
   std::vector<std::string> Ids(const std::vector<BackupManifest>& backups) {
@@ -92,7 +92,7 @@ TEST_F(BackupListingTest, UnreadableManifestsAreListedApartFromTheOthers) {
   EXPECT_CONTAINS(listing.unreadable[0].error, ManifestPath(kMiddle) + " is damaged");
   EXPECT_EQ(listing.unreadable[1].id, kNew);
   EXPECT_CONTAINS(listing.unreadable[1].error,
-                  ManifestPath(kNew) + ": unsupported format version 2; this pgvault reads version 1: upgrade pgvault");
+                  ManifestPath(kNew) + ": unsupported format version 3; this pgvault reads version 2: upgrade pgvault");
 }
 
 TEST_F(BackupListingTest, AManifestInTheWrongDirectoryIsUnreadable) {
@@ -188,11 +188,11 @@ TEST_F(BackupListingTest, VerifyReportsAnUnreadableManifestAndChecksTheOthers) {
   json manifest = json::parse(repo_->storage().Read(ManifestPath(kNew)));
   std::string files = manifest["files"]["path"], sha256;
   uint64_t size = 0;
-  json list = {{"format", "pgvault-file-list"}, {"version", 2}, {"files", json::array()}};
+  json list = {{"format", "pgvault-file-list"}, {"version", 3}, {"files", json::array()}};
   WriteCompressedJson(repo_->storage(), files, list, &sha256, &size);
   manifest["files"]["sha256"] = sha256;
   manifest["files"]["size"] = size;
-  repo_->storage().Write(ManifestPath(kNew), manifest.dump(2));
+  test::ReplaceManifest(repo_->storage(), kNew, manifest);
 
   VerifyOptions options;
   options.repo = root_;
@@ -203,8 +203,8 @@ TEST_F(BackupListingTest, VerifyReportsAnUnreadableManifestAndChecksTheOthers) {
   EXPECT_EQ(result.problems[0].backup_id, kMiddle);
   EXPECT_EQ(result.problems[0].path, ManifestPath(kMiddle));
   EXPECT_CONTAINS(result.problems[0].message, "backup " + kMiddle + " cannot be read: ");
-  EXPECT_CONTAINS(result.problems[0].message, ManifestPath(kMiddle) + ": unsupported format version 2");
+  EXPECT_CONTAINS(result.problems[0].message, ManifestPath(kMiddle) + ": unsupported format version 3");
   EXPECT_EQ(result.problems[1].backup_id, kNew);
   EXPECT_EQ(result.problems[1].path, files);
-  EXPECT_CONTAINS(result.problems[1].message, files + ": unsupported format version 2");
+  EXPECT_CONTAINS(result.problems[1].message, files + ": unsupported format version 3");
 }

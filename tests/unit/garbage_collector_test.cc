@@ -20,6 +20,9 @@
 #include "repo/repository.h"
 #include "storage/posix_storage.h"
 
+#include "plausible_manifest.h"
+#include "../support/repository_surgery.h"
+
 using namespace pgvault;
 namespace fs = std::filesystem;
 
@@ -82,11 +85,8 @@ class GcTest : public ::testing::Test {
     std::vector<PackRecord> packs = index.adopted();
     packs.insert(packs.end(), writer.records().begin(), writer.records().end());
     ChunkIndex::WriteIndexFile(repo_->storage(), packs);
-    BackupManifest m;
-    m.id = id;
-    m.start_time = m.stop_time = "2026-01-01T00:00:0" + std::to_string(backups_++) + ".000Z";
-    m.tool_version = "0.1.0";
-    m.chunk_size = kChunk;
+    BackupManifest m =
+        test::PlausibleManifest(id, "2026-01-01T00:00:0" + std::to_string(backups_++) + ".000Z", kChunk);
     repo_->CommitBackup(m, {f});
     contents_[id] = ids;
   }
@@ -305,7 +305,9 @@ TEST_F(GcTest, DeleteBackupWorksWithoutAReadableManifestAndRefusesUnknownIds) {
 TEST_F(GcTest, ABackupDirectoryWithoutAManifestIsNoBackupAndTheNextLockHolderRemovesIt) {
   AddBackup("20260101T000000F", {1});
   AddBackup("20260101T000001F", {2});
-  // As a delete-backup killed right after its uncommit leaves it.
+  // As a delete-backup killed right after its uncommit leaves it: forgotten
+  // in the history, then the manifest removed.
+  test::ForgetInHistory(repo_->storage(), "20260101T000001F");
   fs::remove(root_ + "/backups/20260101T000001F/manifest.json");
   ASSERT_TRUE(fs::exists(root_ + "/backups/20260101T000001F/files.json.zst"));
   EXPECT_EQ(repo_->ListBackups().backups.size(), 1u);

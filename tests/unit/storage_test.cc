@@ -11,6 +11,8 @@
 #include "repo/repository.h"
 #include "storage/posix_storage.h"
 
+#include "plausible_manifest.h"
+
 using namespace pgvault;
 namespace fs = std::filesystem;
 
@@ -70,7 +72,7 @@ TEST_F(StorageTest, RepositoryRefusesNonEmptyDirectoryAndUnknownVersions) {
   Repository::Init(*storage_, RepositoryConfig{});
   EXPECT_THROW(Repository::Init(*storage_, RepositoryConfig{}), Error);
   std::string config = storage_->Read("config.json");
-  auto pos = config.find("\"version\": 1");
+  auto pos = config.find("\"version\": 2");
   ASSERT_NE(pos, std::string::npos);
   config.replace(pos, 12, "\"version\": 9");
   storage_->Write("config.json", config);
@@ -134,9 +136,8 @@ TEST_F(StorageTest, StoredSizeCountsTheFileListAndTheManifestExactly) {
   // Starting values whose digit count changes once the manifest is added.
   const std::vector<uint64_t> starts = {0, 9000, 99000, 998000, 9999999};
   for (size_t i = 0; i < starts.size(); ++i) {
-    BackupManifest m;
-    m.id = "20260101T00000" + std::to_string(i) + "F";
-    m.start_time = "2026-01-01T00:00:0" + std::to_string(i) + ".000Z";
+    BackupManifest m = test::PlausibleManifest("20260101T00000" + std::to_string(i) + "F",
+                                               "2026-01-01T00:00:0" + std::to_string(i) + ".000Z");
     m.stored_size = starts[i];
     repo->CommitBackup(m, {});
     uint64_t manifest = storage_->Size("backups/" + m.id + "/manifest.json");

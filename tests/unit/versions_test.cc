@@ -17,6 +17,7 @@
 #include "repo/pack_format.h"
 #include "repo/pack_writer.h"
 #include "repo/repository.h"
+#include "repo/sealed_json.h"
 #include "storage/posix_storage.h"
 
 using namespace pgvault;
@@ -53,7 +54,8 @@ class VersionsTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root_); }
 
   json Config() { return json::parse(storage_->Read("config.json")); }
-  void WriteConfig(const json& j) { storage_->Write("config.json", j.dump(2) + "\n"); }
+  // Sealed again (sealed_json.h): these tests are about the values, not the seal.
+  void WriteConfig(const json& j) { storage_->Write("config.json", SealJson(j)); }
   std::unique_ptr<Repository> Open() { return Repository::Open(std::make_unique<PosixStorage>(root_)); }
   void PokeByte(const std::string& path, uint64_t offset, char value) {
     std::fstream f(root_ + "/" + path, std::ios::in | std::ios::out | std::ios::binary);
@@ -70,14 +72,15 @@ class VersionsTest : public ::testing::Test {
 TEST_F(VersionsTest, ConfigRefusesEveryVersionButOne) {
   Repository::Init(*storage_, RepositoryConfig{});
   json good = Config();
-  for (int version : {0, -1, 2}) {
+  for (int version : {0, -1, 1, 3}) {
     json j = good;
     j["version"] = version;
     WriteConfig(j);
     std::string message = ErrorOf<Error>([&] { Open(); });
-    EXPECT_CONTAINS(message, fmt::format("config.json: unsupported format version {}; this pgvault reads version 1",
+    EXPECT_CONTAINS(message, fmt::format("config.json: unsupported format version {}; this pgvault reads version 2",
                                          version));
-    EXPECT_EQ(message.find("upgrade pgvault") != std::string::npos, version > 1) << message;
+    EXPECT_EQ(message.find("upgrade pgvault") != std::string::npos, version > 2) << message;
+    EXPECT_EQ(message.find("written by an older pgvault") != std::string::npos, version == 1) << message;
   }
   json j = good;
   j["version"] = "1";
@@ -135,13 +138,13 @@ TEST_F(VersionsTest, ManifestAndFileListRefuseEveryVersionButOne) {
   m.id = "20260101T000000F";
   json manifest = json::parse(m.ToJson());
   json files = FileListToJson({});
-  for (int version : {0, 2}) {
+  for (int version : {0, 1, 3}) {
     manifest["version"] = version;
     EXPECT_CONTAINS(ErrorOf<Error>([&] { BackupManifest::FromJson(manifest.dump(), "m.json"); }),
-                    fmt::format("m.json: unsupported format version {}; this pgvault reads version 1", version));
+                    fmt::format("m.json: unsupported format version {}; this pgvault reads version 2", version));
     files["version"] = version;
     EXPECT_CONTAINS(ErrorOf<Error>([&] { FileListFromJson(files, "files.json.zst"); }),
-                    fmt::format("files.json.zst: unsupported format version {}; this pgvault reads version 1",
+                    fmt::format("files.json.zst: unsupported format version {}; this pgvault reads version 2",
                                 version));
   }
   files.erase("version");
@@ -149,17 +152,27 @@ TEST_F(VersionsTest, ManifestAndFileListRefuseEveryVersionButOne) {
 }
 
 TEST_F(VersionsTest, IndexFileRefusesOtherFormatsAndVersions) {
-  json index = {{"format", "pgvault-index"}, {"version", 2}, {"packs", json::array()}};
-  WriteCompressedJson(*storage_, "index/0123.json.zst", index);
+  // Index files are named by their content (IndexFileName).
+  auto write = [&](const json& doc) {
+    for (const auto& o : storage_->List("index")) storage_->Remove(o.path);
+    std::string stored = EncodeCompressedJson(doc);
+    storage_->Write(IndexFileName(stored), stored);
+    return IndexFileName(stored);
+  };
+  json index = {{"format", "pgvault-index"}, {"version", 3}, {"packs", json::array()}};
+  std::string name = write(index);
+  // Another version is not damage: it stops the reader rather than be left out.
   EXPECT_CONTAINS(ErrorOf<Error>([&] { ChunkIndex::Load(*storage_, false); }),
-                  "index/0123.json.zst: unsupported format version 2; this pgvault reads version 1: upgrade pgvault");
-  index["version"] = 1;
+                  name + ": unsupported format version 3; this pgvault reads version 2: upgrade pgvault");
+  index["version"] = 2;
   index["format"] = "something-else";
-  WriteCompressedJson(*storage_, "index/0123.json.zst", index);
-  EXPECT_CONTAINS(ErrorOf<Error>([&] { ChunkIndex::Load(*storage_, false); }), "is not a pgvault index file");
+  write(index);
+  EXPECT_CONTAINS(ErrorOf<IntegrityError>([&] { ReadIndexFile(*storage_, storage_->List("index").at(0).path); }),
+                  "is not a pgvault index file");
+  EXPECT_EQ(ChunkIndex::Load(*storage_, false).damaged_index_files().size(), 1u);
   index["format"] = "pgvault-index";
-  WriteCompressedJson(*storage_, "index/0123.json.zst", index);
-  EXPECT_NO_THROW(ChunkIndex::Load(*storage_, false));
+  write(index);
+  EXPECT_TRUE(ChunkIndex::Load(*storage_, false).damaged_index_files().empty());
 }
 
 TEST_F(VersionsTest, PackHeaderIsCheckedWhenAdoptingAndWhenReading) {
@@ -203,5 +216,5 @@ TEST_F(VersionsTest, PackTrailerRefusesFlagsAndOtherFooterVersions) {
                   "pack p (footer): unsupported format version 2");
   e.flags = 1;
   EXPECT_CONTAINS(ErrorOf<IntegrityError>([&] { DecodePackTrailer(EncodePackTrailer({e}), "p"); }),
-                  "entry 0 has flags 0x01, unsupported in format version 1");
+                  "entry 0 has flags 0x01, unsupported in format version 2");
 }
