@@ -136,12 +136,12 @@ TEST(RepositoryDamage, AnUnreadableManifestCostsOnlyItsOwnBackup) {
 
   // A manifest from a newer pgvault: the same, with the reason.
   json newer_manifest = json::parse(original);
-  newer_manifest["version"] = 2;
+  newer_manifest["version"] = 3;
   std::ofstream(manifest, std::ios::trunc) << newer_manifest.dump(2);
   entries = PgvaultJson({"list", "--repo", repo});
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[1]["status"], "damaged");
-  EXPECT_NE(entries[1]["error"].get<std::string>().find("unsupported format version 2; this pgvault reads version 1"),
+  EXPECT_NE(entries[1]["error"].get<std::string>().find("unsupported format version 3; this pgvault reads version 2"),
             npos)
       << entries[1];
   EXPECT_NE(Pgvault({"restore", "--repo", repo, "--target", tmp / "latest"}).exit_code, 0);
