@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "repo/file_list_paths.h"
 #include "repo/format_version.h"
 
 namespace pgvault {
@@ -172,7 +173,10 @@ std::vector<FileEntry> FileListFromJson(const json& doc, const std::string& wher
       FileEntry f;
       f.path = e.at("path");
       std::string type = e.at("type");
-      f.type = type == "file" ? FileType::kFile : type == "dir" ? FileType::kDirectory : FileType::kSymlink;
+      if (type == "file") f.type = FileType::kFile;
+      else if (type == "dir") f.type = FileType::kDirectory;
+      else if (type == "link") f.type = FileType::kSymlink;
+      else throw IntegrityError(fmt::format("{} is damaged: entry '{}' has unknown type '{}'", where, f.path, type));
       f.mode = static_cast<uint32_t>(std::stoul(e.at("mode").get<std::string>(), nullptr, 8));
       f.mtime = e.at("mtime");
       f.uid = e.at("uid");
@@ -191,6 +195,7 @@ std::vector<FileEntry> FileListFromJson(const json& doc, const std::string& wher
   } catch (const json::exception& e) {
     throw IntegrityError(fmt::format("{} is damaged: {}", where, e.what()));
   }
+  CheckFileListPaths(files, where);
   return files;
 }
 

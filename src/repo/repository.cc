@@ -16,6 +16,7 @@
 #include "core/test_pause.h"
 #include "core/timestamp.h"
 #include "repo/compressed_json.h"
+#include "repo/file_list_paths.h"
 
 namespace pgvault {
 
@@ -258,7 +259,9 @@ std::vector<FileEntry> Repository::LoadFileList(const BackupManifest& manifest) 
   }
   if (DigestHex(Sha256(stored)) != manifest.files_sha256)
     throw IntegrityError(fmt::format("backup {}: file list {} is damaged (checksum mismatch)", manifest.id, where));
-  return FileListFromJson(DecodeCompressedJson(stored, where), where);
+  std::vector<FileEntry> files = FileListFromJson(DecodeCompressedJson(stored, where), where);
+  CheckTablespaceEntries(files, manifest, where);
+  return files;
 }
 
 std::string Repository::NewBackupId(const std::string& time_part) {
