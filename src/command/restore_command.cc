@@ -24,6 +24,7 @@
 #include "core/posix_io.h"
 #include "core/rooted_directory.h"
 #include "core/test_pause.h"
+#include "command/restored_archiving.h"
 #include "repo/chunk_index.h"
 #include "repo/chunk_reader.h"
 #include "repo/chunk_relocator.h"
@@ -284,6 +285,8 @@ RestoreResult RestoreRun::Run() {
       throw UsageError(fmt::format("invalid --tablespace-map '{}': expected OID=DIR or NAME=DIR", m));
   }
   RecoveryTarget recovery = ParseRecoveryTarget(options_.recovery);
+  ArchiveMode archive_mode = ParseArchiveMode(options_.archive_mode);
+  result_.archive_mode = ArchiveModeName(archive_mode);
   repo_ = Repository::Open(OpenStorage(options_.repo));
   if (recovery.requested()) {
     WalArchive archive(repo_->storage(), repo_->config().system_identifier.value_or(0));
@@ -544,6 +547,14 @@ RestoreResult RestoreRun::Run() {
   }
 
   if (recovery.requested()) WriteRecoveryConfiguration(target_, options_.repo, recovery, manifest_);
+  if (archive_mode == ArchiveMode::kOff) {
+    WriteArchiveModeOff(target_, manifest_.id);
+  } else if (target_ != manifest_.source_pgdata) {
+    // A copy, not the source's data directory restored in place (a disaster
+    // recovery whose result is the new primary and keeps archiving).
+    result_.archive_warning = WarnIfArchivingIntoRepository(target_, options_.repo);
+    if (!result_.archive_warning.empty()) spdlog::warn("{}", result_.archive_warning);
+  }
 
   // Make it all durable: one syncfs per filesystem instead of an fsync per file.
   for (const auto& root : roots) {
