@@ -80,6 +80,8 @@ RootedDirectory::RootedDirectory(const std::string& path)
   if (!fd_.valid()) throw Error(fmt::format("cannot open directory {}: {}", path, ErrnoText(errno)));
 }
 
+void RootedDirectory::UseWalkOnlyForTesting(bool walk_only) { g_openat2_missing = walk_only; }
+
 std::string RootedDirectory::Describe(const std::string& rel) const {
   return rel == "." ? path_ : path_ + "/" + rel;
 }

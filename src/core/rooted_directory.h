@@ -46,6 +46,10 @@ class RootedDirectory {
   // "<path>/<rel>", for messages.
   std::string Describe(const std::string& rel) const;
 
+  // Tests: use the O_NOFOLLOW walk even where the kernel has openat2, as on
+  // kernels before 5.6.
+  static void UseWalkOnlyForTesting(bool walk_only);
+
  private:
   std::string path_;
   UniqueFd fd_;

@@ -173,7 +173,18 @@ TEST(FileListPaths, TablespaceLinksMustBeTheManifestsTablespaces) {
   }
 }
 
-TEST(RootedDirectory, NeverFollowsALink) {
+// Both ways of opening beneath: openat2 and, as on kernels before 5.6, the
+// walk of O_NOFOLLOW opens.
+class RootedDirectoryTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { RootedDirectory::UseWalkOnlyForTesting(GetParam()); }
+  void TearDown() override { RootedDirectory::UseWalkOnlyForTesting(false); }
+};
+
+INSTANTIATE_TEST_SUITE_P(RootedDirectory, RootedDirectoryTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Walk" : "Openat2"; });
+
+TEST_P(RootedDirectoryTest, NeverFollowsALink) {
   fs::path tmp = fs::temp_directory_path() / ("rooted-" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::create_directories(tmp / "root/dir");
@@ -187,7 +198,10 @@ TEST(RootedDirectory, NeverFollowsALink) {
   EXPECT_THROW(root.Open("../outside/x", O_WRONLY | O_CREAT, 0600), Error);
   EXPECT_THROW(root.MakeDirectories("link/sub", 0700), Error);
   EXPECT_THROW(root.OpenParent("link/x"), Error);
+  EXPECT_THROW(root.Open("dir/../../outside/y", O_WRONLY | O_CREAT, 0600), Error);
+  EXPECT_THROW(root.Open("/tmp/z", O_WRONLY | O_CREAT, 0600), Error);
   EXPECT_TRUE(fs::is_empty(tmp / "outside"));
+  EXPECT_FALSE(fs::exists("/tmp/z"));
 
   root.MakeDirectories("a/b", 0700);
   EXPECT_TRUE(root.Open("a/b/f", O_WRONLY | O_CREAT, 0600).valid());
