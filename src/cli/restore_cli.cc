@@ -37,6 +37,10 @@ void RestoreCli::Register(CLI::App& app) {
       ->check(CLI::Range(1, 256));
   restore_cmd->add_option("--tablespace-map", restore.tablespace_map,
                           "Restore a tablespace elsewhere: OID=DIR or NAME=DIR (repeatable)");
+  restore_cmd->add_option("--archive-mode", restore.archive_mode,
+                          "off: the restored copy archives no WAL (archive_mode = off in postgresql.auto.conf), for "
+                          "test and PITR copies; preserve (default): keep the restored archive settings")
+      ->check(CLI::IsMember({"off", "preserve"}));
   restore_cmd->add_flag("--json", restore_json, "Print the result as a JSON object");
   restore_cmd->add_option("--from-snapshot", snap_restore.snapshot,
                           "Restore a volume snapshot backup: a snapshot name (or the path of its .json metadata)")
@@ -80,10 +84,13 @@ std::optional<int> RestoreCli::RunParsed(const GlobalOptions& global) {
     snap_restore.tablespace_map = restore.tablespace_map;
     snap_restore.repo = restore.repo;
     snap_restore.recovery = restore.recovery;
+    snap_restore.archive_mode = restore.archive_mode;
     SnapshotRestoreResult r = RunSnapshotRestore(snap_restore);
     if (restore_json) {
       std::cout << json{{"backup", r.backup}, {"target", restore.target}, {"method", r.method},
-                        {"online", r.online}, {"recovery", r.recovery}, {"duration_seconds", r.seconds}}
+                        {"online", r.online}, {"recovery", r.recovery}, {"archive_mode", r.archive_mode},
+                        {"archive_warning", r.archive_warning.empty() ? json(nullptr) : json(r.archive_warning)},
+                        {"duration_seconds", r.seconds}}
                        .dump(2)
                 << "\n";
     } else {
@@ -104,7 +111,8 @@ std::optional<int> RestoreCli::RunParsed(const GlobalOptions& global) {
                 {"files", r.files_total},           {"files_written", r.files_written},
                 {"files_unchanged", r.files_unchanged}, {"files_removed", r.files_removed},
                 {"bytes_written", r.bytes_written}, {"written_paths", r.written_paths},
-                {"duration_seconds", r.seconds}};
+                {"duration_seconds", r.seconds},    {"archive_mode", r.archive_mode},
+                {"archive_warning", r.archive_warning.empty() ? json(nullptr) : json(r.archive_warning)}};
       if (!r.recovery_target.empty()) j["recovery_target"] = r.recovery_target;
       std::cout << j.dump(2) << "\n";
     } else {

@@ -22,7 +22,9 @@
 #include "core/os_user.h"
 #include "core/parallel.h"
 #include "core/posix_io.h"
+#include "core/rooted_directory.h"
 #include "core/test_pause.h"
+#include "command/restored_archiving.h"
 #include "repo/chunk_index.h"
 #include "repo/chunk_reader.h"
 #include "repo/chunk_relocator.h"
@@ -120,6 +122,15 @@ class RestoreRun {
 
  private:
   std::string Destination(const std::string& rel) const;
+  // Where an entry goes: the root it is written beneath (the target, or a
+  // tablespace's destination) and its path there. Every write goes through
+  // the root, never through a link.
+  struct Place {
+    const RootedDirectory* root;
+    std::string rel;
+    std::string Describe() const { return root->Describe(rel); }
+  };
+  Place Locate(const std::string& rel) const;
   // Writes chunks [first_chunk, first_chunk+count) of `file`. A file handled
   // by one item (`whole`) is created, sized and finished here, with a single
   // open; larger files are created before and finished after the workers.
@@ -130,7 +141,9 @@ class RestoreRun {
   };
   void RestoreRange(const FileEntry& file, uint64_t first_chunk, uint64_t count, bool existed, bool whole,
                     WorkerBuffers& buffers, ChunkReader& reader);
-  void ApplyOwnership(const std::string& path, const FileEntry& e, bool is_link);
+  // Owner of `name` in `dirfd` (the entry itself, never what a link points
+  // to); "" for `dirfd` itself.
+  void ApplyOwnership(int dirfd, const std::string& name, const std::string& display, const FileEntry& e);
   void FinishFile(int fd, const std::string& path, const FileEntry& e);
 
   const RestoreOptions& options_;
@@ -138,6 +151,7 @@ class RestoreRun {
   BackupManifest manifest_;
   std::string target_;
   std::map<std::string, std::string> tablespace_dest_;  // "pg_tblspc/<oid>" -> directory
+  std::map<std::string, std::unique_ptr<RootedDirectory>> rooted_;  // target and destinations, by path
   std::unique_ptr<ChunkIndex> index_;
   // restore takes no lock: gc may remove packs meanwhile (chunk_relocator.h).
   std::unique_ptr<ChunkRelocator> relocator_;
@@ -161,13 +175,22 @@ std::string RestoreRun::Destination(const std::string& rel) const {
   return target_ + "/" + rel;
 }
 
-void RestoreRun::FinishFile(int fd, const std::string& path, const FileEntry& e) {
-  if (::fchmod(fd, e.mode) != 0) throw Error(fmt::format("cannot chmod {}: {}", path, ErrnoText(errno)));
-  if (as_root_) {
-    uid_t uid = UserId(e.user).value_or(e.uid);
-    gid_t gid = GroupId(e.group).value_or(e.gid);
-    if (::fchown(fd, uid, gid) != 0) throw Error(fmt::format("cannot set owner of {}: {}", path, ErrnoText(errno)));
+RestoreRun::Place RestoreRun::Locate(const std::string& rel) const {
+  if (rel.starts_with("pg_tblspc/")) {
+    size_t slash = rel.find('/', 10);
+    if (slash != std::string::npos) {
+      auto it = tablespace_dest_.find(rel.substr(0, slash));
+      if (it != tablespace_dest_.end()) return {rooted_.at(it->second).get(), rel.substr(slash + 1)};
+    }
   }
+  return {rooted_.at(target_).get(), rel};
+}
+
+void RestoreRun::FinishFile(int fd, const std::string& path, const FileEntry& e) {
+  // No set-user/group-id bits: PostgreSQL never has them, and a file written
+  // as root with them would be a way in.
+  if (::fchmod(fd, e.mode & 0777) != 0) throw Error(fmt::format("cannot chmod {}: {}", path, ErrnoText(errno)));
+  ApplyOwnership(fd, "", path, e);
   struct timespec times[2] = {{e.mtime, 0}, {e.mtime, 0}};
   ::futimens(fd, times);
 }
@@ -181,14 +204,14 @@ void RestoreRun::FinishFile(int fd, const std::string& path, const FileEntry& e)
 // back first), use ordinary buffered writes.
 void RestoreRun::RestoreRange(const FileEntry& file, uint64_t first_chunk, uint64_t count, bool existed, bool whole,
                               WorkerBuffers& buffers, ChunkReader& reader) {
-  std::string path = Destination(file.path);
-  int flags = (whole ? O_RDWR | O_CREAT : O_RDWR) | O_NOFOLLOW;
-  UniqueFd fd = OpenOrThrow(path, flags, file.mode);
+  Place place = Locate(file.path);
+  std::string path = place.Describe();
+  UniqueFd fd = place.root->Open(place.rel, whole ? O_RDWR | O_CREAT : O_RDWR, file.mode & 0777);
   if (whole && ::ftruncate(fd.get(), static_cast<off_t>(file.size)) != 0)
     throw Error(fmt::format("cannot size {}: {}", path, ErrnoText(errno)));
   UniqueFd direct;
   if (!existed && use_direct_io_.load(std::memory_order_relaxed)) {
-    direct = UniqueFd(::open(path.c_str(), O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC));
+    direct = place.root->TryOpen(place.rel, O_WRONLY | O_DIRECT);
     if (!direct.valid() && errno == EINVAL) use_direct_io_ = false;  // the filesystem has no O_DIRECT
   }
   uint32_t chunk_size = manifest_.chunk_size;
@@ -244,12 +267,12 @@ void RestoreRun::RestoreRange(const FileEntry& file, uint64_t first_chunk, uint6
   if (wrote) changed_.insert(file.path);
 }
 
-void RestoreRun::ApplyOwnership(const std::string& path, const FileEntry& e, bool is_link) {
+void RestoreRun::ApplyOwnership(int dirfd, const std::string& name, const std::string& display, const FileEntry& e) {
   if (!as_root_) return;
   uid_t uid = UserId(e.user).value_or(e.uid);
   gid_t gid = GroupId(e.group).value_or(e.gid);
-  if (::lchown(path.c_str(), uid, gid) != 0)
-    throw Error(fmt::format("cannot set owner of {}: {}", path, ErrnoText(errno)));
+  if (::fchownat(dirfd, name.c_str(), uid, gid, name.empty() ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW) != 0)
+    throw Error(fmt::format("cannot set owner of {}: {}", display, ErrnoText(errno)));
 }
 
 RestoreResult RestoreRun::Run() {
@@ -262,6 +285,8 @@ RestoreResult RestoreRun::Run() {
       throw UsageError(fmt::format("invalid --tablespace-map '{}': expected OID=DIR or NAME=DIR", m));
   }
   RecoveryTarget recovery = ParseRecoveryTarget(options_.recovery);
+  ArchiveMode archive_mode = ParseArchiveMode(options_.archive_mode);
+  result_.archive_mode = ArchiveModeName(archive_mode);
   repo_ = Repository::Open(OpenStorage(options_.repo));
   if (recovery.requested()) {
     WalArchive archive(repo_->storage(), repo_->config().system_identifier.value_or(0));
@@ -332,11 +357,24 @@ RestoreResult RestoreRun::Run() {
                                             fmt::format("chunk {} is missing from the repository", DigestHex(c))));
   TestPausePoint("restore-index-loaded");
 
+  for (const auto& root : roots) {
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    if (ec) throw Error(fmt::format("cannot create {}: {}", root, ec.message()));
+    if (!rooted_.count(root)) rooted_[root] = std::make_unique<RootedDirectory>(root);
+  }
+
   // A restore that fails part-way leaves no pg_control (it is written last),
   // so the half-written directory cannot be started by mistake; with --delta
   // too, where the old one would make a mix of old and new files look valid.
-  if (::unlink(Destination(kControlFile).c_str()) != 0 && errno != ENOENT)
-    throw Error(fmt::format("cannot remove {}: {}", Destination(kControlFile), ErrnoText(errno)));
+  // A link in its way (global -> elsewhere) is not followed: it is removed
+  // below with everything else the backup does not have.
+  {
+    Place control = Locate(kControlFile);
+    auto [dir, name] = control.root->TryOpenParent(control.rel);
+    if (dir.valid() && ::unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT)
+      throw Error(fmt::format("cannot remove {}: {}", control.Describe(), ErrnoText(errno)));
+  }
 
   // Remove what the backup does not have (only with --delta/--force), and
   // anything whose type differs from the backup's: a symbolic link where the
@@ -382,39 +420,33 @@ RestoreResult RestoreRun::Run() {
     if (b.path == ".") return false;
     return a.path < b.path;
   });
-  for (const auto& root : roots) {
-    std::error_code ec;
-    fs::create_directories(root, ec);
-    if (ec) throw Error(fmt::format("cannot create {}: {}", root, ec.message()));
-  }
   for (const auto& f : files) {
-    std::string path = Destination(f.path);
+    Place place = Locate(f.path);
+    std::string path = place.Describe();
     if (f.type == FileType::kDirectory) {
-      std::error_code ec;
-      fs::create_directories(path, ec);
-      if (ec) throw Error(fmt::format("cannot create {}: {}", path, ec.message()));
-      if (::chmod(path.c_str(), f.mode) != 0) throw Error(fmt::format("cannot chmod {}: {}", path, ErrnoText(errno)));
-      ApplyOwnership(path, f, false);
+      place.root->MakeDirectories(place.rel, 0700);
+      UniqueFd fd = place.root->Open(place.rel, O_RDONLY | O_DIRECTORY);
+      if (::fchmod(fd.get(), f.mode & 03777) != 0)
+        throw Error(fmt::format("cannot chmod {}: {}", path, ErrnoText(errno)));
+      ApplyOwnership(fd.get(), "", path, f);
     } else if (f.type == FileType::kSymlink) {
       std::string link_target = f.link_target;
       auto ts = tablespace_dest_.find(f.path);
       if (ts != tablespace_dest_.end()) {
         link_target = ts->second;
-        std::error_code ec;
-        fs::create_directories(link_target, ec);
-        if (::chmod(link_target.c_str(), 0700) != 0) { /* keep going: PostgreSQL reports it */ }
-        ApplyOwnership(link_target, f, false);
+        const RootedDirectory& dest = *rooted_.at(link_target);
+        if (::fchmod(dest.fd(), 0700) != 0) { /* keep going: PostgreSQL reports it */ }
+        ApplyOwnership(dest.fd(), "", link_target, f);
       }
-      struct stat st;
-      if (::lstat(path.c_str(), &st) == 0) {
-        char current[4096];
-        ssize_t n = ::readlink(path.c_str(), current, sizeof current - 1);
-        if (n >= 0 && std::string(current, n) == link_target) continue;
-        ::unlink(path.c_str());
-      }
-      if (::symlink(link_target.c_str(), path.c_str()) != 0)
+      auto [dir, name] = place.root->OpenParent(place.rel);
+      char current[4096];
+      ssize_t n = ::readlinkat(dir.get(), name.c_str(), current, sizeof current - 1);
+      if (n >= 0 && std::string(current, n) == link_target) continue;
+      if (::unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT)
+        throw Error(fmt::format("cannot remove {}: {}", path, ErrnoText(errno)));
+      if (::symlinkat(link_target.c_str(), dir.get(), name.c_str()) != 0)
         throw Error(fmt::format("cannot create link {} -> {}: {}", path, link_target, ErrnoText(errno)));
-      ApplyOwnership(path, f, true);
+      ApplyOwnership(dir.get(), name, path, f);
     }
   }
 
@@ -429,12 +461,16 @@ RestoreResult RestoreRun::Run() {
     const auto& f = files[i];
     if (f.type != FileType::kFile) continue;
     ++result_.files_total;
-    std::string path = Destination(f.path);
+    Place place = Locate(f.path);
     struct stat st;
     // In a target that was empty nothing can exist yet: skip the lstat.
-    bool exists = !fresh_target && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    bool exists = false;
+    if (!fresh_target) {
+      auto [dir, name] = place.root->OpenParent(place.rel);
+      exists = ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+      if (exists && !options_.delta) ::unlinkat(dir.get(), name.c_str(), 0);
+    }
     existed[i] = exists && options_.delta;
-    if (exists && !options_.delta) ::unlink(path.c_str());
     if (!existed[i] || static_cast<uint64_t>(st.st_size) != f.size) changed_.insert(f.path);
     if (f.path == kControlFile) {
       control = i;
@@ -442,9 +478,9 @@ RestoreResult RestoreRun::Run() {
     }
     total += f.size;
     if (f.chunks.size() > kChunksPerWorkItem) {
-      UniqueFd fd = OpenOrThrow(path, O_WRONLY | O_CREAT | O_NOFOLLOW, f.mode);
+      UniqueFd fd = place.root->Open(place.rel, O_WRONLY | O_CREAT, f.mode & 0777);
       if (::ftruncate(fd.get(), static_cast<off_t>(f.size)) != 0)
-        throw Error(fmt::format("cannot size {}: {}", path, ErrnoText(errno)));
+        throw Error(fmt::format("cannot size {}: {}", place.Describe(), ErrnoText(errno)));
       split_files.push_back(i);
     }
     auto& ranges = groups.emplace_back();
@@ -489,9 +525,9 @@ RestoreResult RestoreRun::Run() {
   // pg_control last, then backup_label and tablespace_map.
   {
     for (size_t i : split_files) {
-      std::string path = Destination(files[i].path);
-      UniqueFd fd = OpenOrThrow(path, O_RDWR);
-      FinishFile(fd.get(), path, files[i]);
+      Place place = Locate(files[i].path);
+      UniqueFd fd = place.root->Open(place.rel, O_RDWR);
+      FinishFile(fd.get(), place.Describe(), files[i]);
     }
     const FileEntry& f = files[*control];
     RestoreRange(f, 0, f.chunks.size(), false, true, workers[0].buffers, *workers[0].reader);
@@ -507,10 +543,18 @@ RestoreResult RestoreRun::Run() {
   for (const auto& [name, content] : extra) {
     std::string path = target_ + "/" + name;
     WriteFileAtomically(path, content, 0600);
-    if (root_entry) ApplyOwnership(path, *root_entry, false);
+    if (root_entry) ApplyOwnership(rooted_.at(target_)->fd(), name, path, *root_entry);
   }
 
   if (recovery.requested()) WriteRecoveryConfiguration(target_, options_.repo, recovery, manifest_);
+  if (archive_mode == ArchiveMode::kOff) {
+    WriteArchiveModeOff(target_, manifest_.id);
+  } else if (target_ != manifest_.source_pgdata) {
+    // A copy, not the source's data directory restored in place (a disaster
+    // recovery whose result is the new primary and keeps archiving).
+    result_.archive_warning = WarnIfArchivingIntoRepository(target_, options_.repo);
+    if (!result_.archive_warning.empty()) spdlog::warn("{}", result_.archive_warning);
+  }
 
   // Make it all durable: one syncfs per filesystem instead of an fsync per file.
   for (const auto& root : roots) {

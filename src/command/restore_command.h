@@ -25,6 +25,9 @@ struct RestoreOptions {
   // directory recovers from the WAL archive (wal-fetch) instead of stopping at
   // the backup's end.
   RecoveryTargetOptions recovery;
+  // "off": the restored copy archives no WAL (archive_mode = off written into
+  // postgresql.auto.conf); "preserve": its configuration is left as restored.
+  std::string archive_mode = "preserve";
 };
 
 struct RestoreResult {
@@ -37,6 +40,10 @@ struct RestoreResult {
   std::vector<std::string> written_paths;  // relative paths of files written
   double seconds = 0;
   std::string recovery_target;  // empty unless a point-in-time recovery was set up
+  std::string archive_mode;     // off | preserve
+  // Set when the copy, restored into a new directory, would archive into the
+  // repository it came from (or restore cannot tell): what and how to avoid it.
+  std::string archive_warning;
 };
 
 RestoreResult RunRestore(const RestoreOptions& options);

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "catalog/catalog.h"
+#include "command/restored_archiving.h"
 #include "cluster/cluster_config_source.h"
 #include "core/error.h"
 #include "core/posix_io.h"
@@ -96,6 +97,7 @@ SnapshotRestoreResult RunSnapshotRestore(const SnapshotRestoreOptions& o) {
 
   // Decide everything before writing anything.
   RecoveryTarget target = ParseRecoveryTarget(o.recovery);
+  ArchiveMode archive_mode = ParseArchiveMode(o.archive_mode);
   std::string repo = o.repo.empty() ? backup.value("repository", "") : o.repo;
   if (config)
     for (const auto& cluster : config->clusters)
@@ -239,6 +241,14 @@ SnapshotRestoreResult RunSnapshotRestore(const SnapshotRestoreOptions& o) {
                         "runs as a primary";
     } else {
       result.recovery = "starts from the cleanly stopped snapshot (replaying what its WAL volume holds), as a primary";
+    }
+    // Always a new directory: the copy is never the source itself.
+    result.archive_mode = ArchiveModeName(archive_mode);
+    if (archive_mode == ArchiveMode::kOff) {
+      WriteArchiveModeOff(data_target, backup_name);
+    } else if (!repo.empty()) {
+      result.archive_warning = WarnIfArchivingIntoRepository(data_target, repo);
+      if (!result.archive_warning.empty()) spdlog::warn("{}", result.archive_warning);
     }
   } catch (...) {
     for (auto it = created.rbegin(); it != created.rend(); ++it) RemoveClone(*it);

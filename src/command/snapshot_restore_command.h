@@ -22,6 +22,7 @@ struct SnapshotRestoreOptions {
   std::vector<std::string> tablespace_map;  // NAME=DIR
   std::string repo;         // WAL archive for recovery; default: the one recorded with the snapshot
   RecoveryTargetOptions recovery;
+  std::string archive_mode = "preserve";  // off | preserve, as for a restore from a repository
 };
 
 struct SnapshotRestoreResult {
@@ -29,6 +30,8 @@ struct SnapshotRestoreResult {
   std::string method;  // how the data volume was cloned
   bool online = false;
   std::string recovery;  // what happens on start, in words
+  std::string archive_mode;     // off | preserve
+  std::string archive_warning;  // the copy would archive into the WAL archive it recovers from
   double seconds = 0;
 };
 

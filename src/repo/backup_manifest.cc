@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "pg/lsn.h"
 #include "pg/wal_segment_size.h"
+#include "repo/file_list_paths.h"
 #include "repo/format_version.h"
 #include "repo/json_number.h"
 #include "repo/repository_config.h"
@@ -242,7 +243,10 @@ std::vector<FileEntry> FileListFromJson(const json& doc, const std::string& wher
       FileEntry f;
       f.path = e.at("path");
       std::string type = e.at("type");
-      f.type = type == "file" ? FileType::kFile : type == "dir" ? FileType::kDirectory : FileType::kSymlink;
+      if (type == "file") f.type = FileType::kFile;
+      else if (type == "dir") f.type = FileType::kDirectory;
+      else if (type == "link") f.type = FileType::kSymlink;
+      else throw IntegrityError(fmt::format("{} is damaged: entry '{}' has unknown type '{}'", where, f.path, type));
       f.mode = ParseMode(e.at("mode").get<std::string>(), where);
       f.mtime = JsonInteger<int64_t>(e, "mtime", where, nullptr);
       f.uid = JsonInteger<uint32_t>(e, "uid", where, nullptr);
@@ -261,6 +265,7 @@ std::vector<FileEntry> FileListFromJson(const json& doc, const std::string& wher
   } catch (const json::exception& e) {
     throw IntegrityError(fmt::format("{} is damaged: {}", where, e.what()));
   }
+  CheckFileListPaths(files, where);
   return files;
 }
 

@@ -16,6 +16,7 @@
 #include "core/test_pause.h"
 #include "core/timestamp.h"
 #include "repo/compressed_json.h"
+#include "repo/file_list_paths.h"
 
 namespace pgvault {
 
@@ -357,6 +358,7 @@ std::vector<FileEntry> Repository::LoadFileList(const BackupManifest& manifest) 
       throw IntegrityError(fmt::format("backup {}: file list {} is damaged: {} has {} bytes in {} chunks of {}",
                                        manifest.id, where, f.path, f.size, f.chunks.size(), manifest.chunk_size));
   }
+  CheckTablespaceEntries(files, manifest, where);
   return files;
 }
 

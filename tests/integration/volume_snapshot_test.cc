@@ -339,12 +339,13 @@ TEST(VolumeSnapshot, HotSnapshotOfThePrimaryRestoresToATargetTime) {
   load->Wait();
   WaitForArchived(*primary);
   json r = PgvaultJson({"--state-dir", tmp / "state", "restore", "--from-snapshot", "hot1", "--target",
-                        vol->mount_point() + "/pitr", "--target-time", commit_times[5]});
+                        vol->mount_point() + "/pitr", "--target-time", commit_times[5], "--archive-mode", "off"});
   EXPECT_EQ(r["method"], "btrfs snapshot");
-  std::ofstream(vol->mount_point() + "/pitr/postgresql.auto.conf", std::ios::app) << "archive_mode = off\n";
+  EXPECT_EQ(r["archive_mode"], "off");
   auto restored = PgCluster::Adopt(vol->mount_point() + "/pitr");
   restored->Start();
   WaitUntilPromoted(*restored);
+  EXPECT_EQ(restored->Value("SHOW archive_mode"), "off");  // the copy does not archive into the source's repository
   EXPECT_EQ(Markers(*restored), "1,2,3,4,5,6");
   // The same target selection serves repository backups: --cluster picks the
   // instance and spec.repository.
