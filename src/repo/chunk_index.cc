@@ -158,7 +158,8 @@ ChunkIndex ChunkIndex::Load(Storage& storage, bool adopt_orphans) {
   }
 }
 
-uint64_t ChunkIndex::WriteIndexFile(Storage& storage, const std::vector<PackRecord>& packs) {
+uint64_t ChunkIndex::WriteIndexFile(Storage& storage, const std::vector<PackRecord>& packs, std::string* path) {
+  if (path) path->clear();
   if (packs.empty()) return 0;
   json j;
   j["format"] = "pgvault-index";
@@ -173,6 +174,7 @@ uint64_t ChunkIndex::WriteIndexFile(Storage& storage, const std::vector<PackReco
   j["packs"] = std::move(list);
   std::string stored = EncodeCompressedJson(j);
   storage.Write(IndexFileName(stored), stored);
+  if (path) *path = IndexFileName(stored);
   return stored.size();
 }
 

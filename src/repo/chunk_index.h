@@ -69,7 +69,11 @@ class ChunkIndex {
 
   // Writes one index file listing `packs` (none when `packs` is empty) and
   // returns its size in bytes, for the backup's stored_size.
-  static uint64_t WriteIndexFile(Storage& storage, const std::vector<PackRecord>& packs);
+  // `path`, when given, receives its name ("" when none was written): index
+  // files are named by their bytes, so it may be the name of an index file
+  // that exists already with the same content.
+  static uint64_t WriteIndexFile(Storage& storage, const std::vector<PackRecord>& packs,
+                                 std::string* path = nullptr);
 
  private:
   std::vector<std::string> packs_;

@@ -255,7 +255,12 @@ GcReport CollectGarbage(Repository& repo, const StorageLock& lock, const GcOptio
   uint64_t index_bytes_written = 0;
   if (!new_listing.empty()) {
     lock.CheckHeld();
-    index_bytes_written = ChunkIndex::WriteIndexFile(storage, new_listing);
+    std::string written;
+    index_bytes_written = ChunkIndex::WriteIndexFile(storage, new_listing, &written);
+    // The same content as an index file it replaces has the same name: that
+    // one is the new one now, and must stay.
+    index_to_remove.erase(std::remove(index_to_remove.begin(), index_to_remove.end(), written),
+                          index_to_remove.end());
     report.index_files_written = 1;
   }
   TestPausePoint("gc-index-written");
