@@ -65,6 +65,11 @@ void RestoreCli::Register(CLI::App& app) {
                           "Segments the written restore_command fetches ahead (wal-fetch --prefetch; default 8, 0: off)")
       ->check(CLI::Range(0, 256))
       ->group("Point-in-time recovery");
+  restore_cmd->add_flag("--stop-at-wal-gap", rt.stop_at_wal_gap,
+                        "With --target-timeline and no target: accept recovery to the end of the archive that stops at "
+                        "a missing WAL segment although later WAL is archived (refused otherwise)")
+      ->group("Point-in-time recovery");
+  RefuseEmptyValues(restore_cmd);
 }
 
 std::optional<int> RestoreCli::RunParsed(const GlobalOptions& global) {

@@ -24,6 +24,9 @@ struct RecoveryTargetOptions {
   bool exclusive = false;
   std::string action;  // "", promote, pause, shutdown
   int wal_prefetch = 8;  // wal-fetch --prefetch in the restore_command written
+  // Recovery to the end of the archive may stop at a missing segment that
+  // has WAL archived after it (refused otherwise).
+  bool stop_at_wal_gap = false;
 };
 
 struct RecoveryTarget {
@@ -37,6 +40,7 @@ struct RecoveryTarget {
   std::string action = "promote";
   std::string timeline = "latest";
   bool timeline_given = false;
+  bool stop_at_wal_gap = false;
   int wal_prefetch = 8;
 
   // Archive recovery is wanted: a target, or only --target-timeline (replay
@@ -45,7 +49,10 @@ struct RecoveryTarget {
   std::string Describe() const;
 };
 
-// Checks the options (at most one target; values that parse); UsageError otherwise.
+// Checks the options (at most one target; each value exactly in the form
+// PostgreSQL reads the same way); UsageError naming the option, the value and
+// the accepted form otherwise. Numbers are normalised to plain decimal in
+// `text` and `timeline`, the form written for PostgreSQL.
 RecoveryTarget ParseRecoveryTarget(const RecoveryTargetOptions& options);
 
 // One timeline's ancestry from its history file: (timeline, LSN where it ended).
@@ -57,7 +64,9 @@ struct TimelineBranch {
 // The backup a restore to `target` starts from: `backup_id` if given (checked
 // to be able to reach the target), else the newest one that ended before the
 // target on the target's timeline. Also refuses a target beyond the end of
-// the archive. Every refusal is an Error that says why and what to do.
+// the archive, and recovery to the end of the archive when a segment after
+// the backup is missing but later WAL is archived (unless stop_at_wal_gap).
+// Every refusal is an Error that says why and what to do.
 BackupManifest ChooseBackupForTarget(Repository& repo, WalArchive& archive, const RecoveryTarget& target,
                                      const std::string& backup_id);
 
