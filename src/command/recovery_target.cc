@@ -72,10 +72,7 @@ std::optional<Lsn> EndOnAncestry(const std::vector<TimelineBranch>& ancestry, ui
   return std::nullopt;
 }
 
-struct ArchivedSegment {
-  uint32_t timeline;
-  uint64_t segno;
-};
+}  // namespace
 
 std::vector<ArchivedSegment> SegmentsOnAncestry(const std::vector<ArchivedWalFile>& files,
                                                 const std::vector<TimelineBranch>& ancestry, uint32_t segment_size) {
@@ -84,14 +81,18 @@ std::vector<ArchivedSegment> SegmentsOnAncestry(const std::vector<ArchivedWalFil
   for (const auto& f : files) {
     if (ClassifyWalFileName(f.name) != WalFileKind::kSegment) continue;
     uint32_t tli = static_cast<uint32_t>(std::stoul(f.name.substr(0, 8), nullptr, 16));
-    if (!EndOnAncestry(ancestry, tli)) continue;
+    auto end = EndOnAncestry(ancestry, tli);
+    if (!end) continue;
     uint64_t segno = std::stoull(f.name.substr(8, 8), nullptr, 16) * per_log + std::stoull(f.name.substr(16, 8), nullptr, 16);
+    // What an ancestor archived after the next timeline branched off is not
+    // on the path: once recovery reads the newer timeline it never goes back
+    // (PostgreSQL's XLogFileReadAnyTLI), so such a segment must not hide a
+    // gap in the newer timeline.
+    if (*end != kEndOfTime && (*end == 0 || segno > SegmentNumber(*end - 1, segment_size))) continue;
     out.push_back({tli, segno});
   }
   return out;
 }
-
-}  // namespace
 
 std::string RecoveryTarget::Describe() const {
   switch (kind) {

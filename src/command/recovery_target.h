@@ -11,6 +11,7 @@
 #include "core/timestamp.h"
 #include "pg/lsn.h"
 #include "repo/backup_manifest.h"
+#include "wal/wal_archive.h"
 
 namespace pgvault {
 
@@ -58,8 +59,20 @@ RecoveryTarget ParseRecoveryTarget(const RecoveryTargetOptions& options);
 // One timeline's ancestry from its history file: (timeline, LSN where it ended).
 struct TimelineBranch {
   uint32_t timeline = 0;
-  Lsn end = 0;
+  Lsn end = 0;  // ~0 for the recovery timeline itself, which never ends
 };
+
+// An archived WAL segment: its timeline and segment number.
+struct ArchivedSegment {
+  uint32_t timeline = 0;
+  uint64_t segno = 0;
+};
+
+// The archived segments recovery along `ancestry` (oldest first, as read from
+// the recovery timeline's history) can read: those of each timeline on it, an
+// ancestor's only up to the segment where the next timeline branched off.
+std::vector<ArchivedSegment> SegmentsOnAncestry(const std::vector<ArchivedWalFile>& files,
+                                                const std::vector<TimelineBranch>& ancestry, uint32_t segment_size);
 
 // The backup a restore to `target` starts from: `backup_id` if given (checked
 // to be able to reach the target), else the newest one that ended before the

@@ -2,6 +2,7 @@
 // PostgreSQL would refuse, or read differently from pgvault, is refused here
 // with the option, the value and the accepted form; good values are written
 // in a form PostgreSQL reads back exactly.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -194,6 +195,43 @@ TEST(RecoveryTargetConfiguration, NameIsQuotedSoPostgresReadsItBack) {
   text << in.rdbuf();
   std::filesystem::remove_all(dir);
   EXPECT_NE(text.str().find("\nrecovery_target_name = 'it''s a \\\\n name'\n"), std::string::npos) << text.str();
+}
+
+}  // namespace
+}  // namespace pgvault
+
+namespace pgvault {
+namespace {
+
+// Timeline 2 branched off timeline 1 at 0/5000100 (in segment 5); timeline 1
+// went on archiving (segments 6-9), timeline 2 lacks its segment 7. Recovery
+// on timeline 2 never reads timeline 1's segment 7, so it must not fill the
+// gap (issue 14, point 8: a gap on the path recovery follows).
+TEST(RecoveryTargetArchive, AncestorSegmentsAfterTheBranchAreNotOnThePath) {
+  const uint32_t seg = 16u << 20;
+  std::vector<ArchivedWalFile> files;
+  for (uint64_t n = 1; n <= 9; ++n) files.push_back({WalSegmentName(1, n, seg), 0});
+  for (uint64_t n : {5, 6, 8}) files.push_back({WalSegmentName(2, n, seg), 0});
+  files.push_back({"00000002.history", 0});
+  std::vector<TimelineBranch> to_tl2 = {{1, ParseLsn("0/5000100")}, {2, ~Lsn{0}}};
+  std::vector<std::string> on_path;
+  for (const auto& s : SegmentsOnAncestry(files, to_tl2, seg)) on_path.push_back(WalSegmentName(s.timeline, s.segno, seg));
+  std::sort(on_path.begin(), on_path.end());
+  std::vector<std::string> expected;
+  for (uint64_t n = 1; n <= 5; ++n) expected.push_back(WalSegmentName(1, n, seg));
+  for (uint64_t n : {5, 6, 8}) expected.push_back(WalSegmentName(2, n, seg));
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(on_path, expected);
+
+  // Branched exactly at a segment boundary: the ancestor's segment that
+  // starts there holds nothing before the branch point.
+  std::vector<TimelineBranch> at_boundary = {{1, ParseLsn("0/5000000")}, {2, ~Lsn{0}}};
+  bool has_tl1_seg5 = false;
+  for (const auto& s : SegmentsOnAncestry(files, at_boundary, seg)) has_tl1_seg5 |= s.timeline == 1 && s.segno == 5;
+  EXPECT_FALSE(has_tl1_seg5);
+
+  // Recovery on timeline 1 itself reads all of timeline 1 and nothing else.
+  EXPECT_EQ(SegmentsOnAncestry(files, {{1, ~Lsn{0}}}, seg).size(), 9u);
 }
 
 }  // namespace
