@@ -47,10 +47,10 @@ void RestoreCli::Register(CLI::App& app) {
   auto& rt = restore.recovery;
   restore_cmd->add_option("--target-time", rt.time, "Recover to this time ('YYYY-MM-DD HH:MM:SS[.ffffff]+TZ')")
       ->group("Point-in-time recovery");
-  restore_cmd->add_option("--target-lsn", rt.lsn, "Recover to this WAL location")->group("Point-in-time recovery");
-  restore_cmd->add_option("--target-xid", rt.xid, "Recover to the commit of this transaction")
+  restore_cmd->add_option("--target-lsn", rt.lsn, "Recover to this WAL location (such as 0/16B3748)")->group("Point-in-time recovery");
+  restore_cmd->add_option("--target-xid", rt.xid, "Recover to the commit of this transaction (decimal, as txid_current() returns it)")
       ->group("Point-in-time recovery");
-  restore_cmd->add_option("--target-name", rt.name, "Recover to this restore point (pg_create_restore_point)")
+  restore_cmd->add_option("--target-name", rt.name, "Recover to this restore point (pg_create_restore_point; at most 63 bytes)")
       ->group("Point-in-time recovery");
   restore_cmd->add_flag("--target-immediate", rt.immediate, "Recover only to the end of the backup, then act")
       ->group("Point-in-time recovery");
