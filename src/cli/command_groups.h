@@ -50,6 +50,9 @@ std::unique_ptr<CommandGroup> MakeApiCommands();         // apply, controller, r
 // take the repository from the cluster file.
 void AddRepoOption(CLI::App* app, std::string& repo, bool required = true);
 inline void AddOptionalRepoOption(CLI::App* app, std::string& repo) { AddRepoOption(app, repo, false); }
+// Makes `--option ""` a usage error naming the option, for every option of
+// `app` that takes a value. Call after adding them.
+void RefuseEmptyValues(CLI::App* app);
 // "--online=false" and the like: true/false (also on/off, yes/no, 1/0); nullopt when empty.
 std::optional<bool> ParseBoolOption(const std::string& name, const std::string& value);
 

@@ -16,4 +16,18 @@ std::optional<bool> ParseBoolOption(const std::string& name, const std::string& 
   throw UsageError(fmt::format("{}={}: use true or false", name, value));
 }
 
+void RefuseEmptyValues(CLI::App* app) {
+  // CLI11 hands "" over as the value, and an empty string is how the commands
+  // say "not given": `--target-time ""` (an unset variable in a script) would
+  // silently become a restore without a target.
+  CLI::Validator non_empty(
+      [](std::string& value) {
+        return value.empty() ? std::string("an empty value is not allowed: give a value or leave the option out")
+                             : std::string();
+      },
+      "", "NON_EMPTY");
+  for (CLI::Option* option : app->get_options())
+    if (option->get_type_size() != 0) option->check(non_empty);
+}
+
 }  // namespace pgvault::cli

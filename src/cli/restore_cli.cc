@@ -51,10 +51,10 @@ void RestoreCli::Register(CLI::App& app) {
   auto& rt = restore.recovery;
   restore_cmd->add_option("--target-time", rt.time, "Recover to this time ('YYYY-MM-DD HH:MM:SS[.ffffff]+TZ')")
       ->group("Point-in-time recovery");
-  restore_cmd->add_option("--target-lsn", rt.lsn, "Recover to this WAL location")->group("Point-in-time recovery");
-  restore_cmd->add_option("--target-xid", rt.xid, "Recover to the commit of this transaction")
+  restore_cmd->add_option("--target-lsn", rt.lsn, "Recover to this WAL location (such as 0/16B3748)")->group("Point-in-time recovery");
+  restore_cmd->add_option("--target-xid", rt.xid, "Recover to the commit of this transaction (decimal, as txid_current() returns it)")
       ->group("Point-in-time recovery");
-  restore_cmd->add_option("--target-name", rt.name, "Recover to this restore point (pg_create_restore_point)")
+  restore_cmd->add_option("--target-name", rt.name, "Recover to this restore point (pg_create_restore_point; at most 63 bytes)")
       ->group("Point-in-time recovery");
   restore_cmd->add_flag("--target-immediate", rt.immediate, "Recover only to the end of the backup, then act")
       ->group("Point-in-time recovery");
@@ -69,6 +69,11 @@ void RestoreCli::Register(CLI::App& app) {
                           "Segments the written restore_command fetches ahead (wal-fetch --prefetch; default 8, 0: off)")
       ->check(CLI::Range(0, 256))
       ->group("Point-in-time recovery");
+  restore_cmd->add_flag("--stop-at-wal-gap", rt.stop_at_wal_gap,
+                        "With --target-timeline and no target: accept recovery to the end of the archive that stops at "
+                        "a missing WAL segment although later WAL is archived (refused otherwise)")
+      ->group("Point-in-time recovery");
+  RefuseEmptyValues(restore_cmd);
 }
 
 std::optional<int> RestoreCli::RunParsed(const GlobalOptions& global) {

@@ -72,10 +72,7 @@ std::optional<Lsn> EndOnAncestry(const std::vector<TimelineBranch>& ancestry, ui
   return std::nullopt;
 }
 
-struct ArchivedSegment {
-  uint32_t timeline;
-  uint64_t segno;
-};
+}  // namespace
 
 std::vector<ArchivedSegment> SegmentsOnAncestry(const std::vector<ArchivedWalFile>& files,
                                                 const std::vector<TimelineBranch>& ancestry, uint32_t segment_size) {
@@ -84,14 +81,18 @@ std::vector<ArchivedSegment> SegmentsOnAncestry(const std::vector<ArchivedWalFil
   for (const auto& f : files) {
     if (ClassifyWalFileName(f.name) != WalFileKind::kSegment) continue;
     uint32_t tli = static_cast<uint32_t>(std::stoul(f.name.substr(0, 8), nullptr, 16));
-    if (!EndOnAncestry(ancestry, tli)) continue;
+    auto end = EndOnAncestry(ancestry, tli);
+    if (!end) continue;
     uint64_t segno = std::stoull(f.name.substr(8, 8), nullptr, 16) * per_log + std::stoull(f.name.substr(16, 8), nullptr, 16);
+    // What an ancestor archived after the next timeline branched off is not
+    // on the path: once recovery reads the newer timeline it never goes back
+    // (PostgreSQL's XLogFileReadAnyTLI), so such a segment must not hide a
+    // gap in the newer timeline.
+    if (*end != kEndOfTime && (*end == 0 || segno > SegmentNumber(*end - 1, segment_size))) continue;
     out.push_back({tli, segno});
   }
   return out;
 }
-
-}  // namespace
 
 std::string RecoveryTarget::Describe() const {
   switch (kind) {
@@ -105,6 +106,29 @@ std::string RecoveryTarget::Describe() const {
   return "";
 }
 
+namespace {
+
+// A decimal number of digits only (no sign, space or "0x": PostgreSQL reads
+// recovery_target_xid and recovery_target_timeline with strtoul base 0, so
+// "0x10" or "010" would mean something else there than here); nullopt if it
+// is not one or does not fit 64 bits.
+std::optional<uint64_t> DecimalNumber(const std::string& s) {
+  if (!AllDigits(s)) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : s) {
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (~uint64_t{0} - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+// PostgreSQL's MAXFNAMELEN - 1: pg_create_restore_point and
+// recovery_target_name refuse longer names.
+constexpr size_t kMaxRestorePointName = 63;
+
+}  // namespace
+
 RecoveryTarget ParseRecoveryTarget(const RecoveryTargetOptions& o) {
   RecoveryTarget t;
   t.wal_prefetch = o.wal_prefetch;
@@ -113,23 +137,51 @@ RecoveryTarget ParseRecoveryTarget(const RecoveryTargetOptions& o) {
     throw UsageError("give at most one of --target-time, --target-lsn, --target-xid, --target-name and "
                      "--target-immediate");
   if (!o.time.empty()) {
-    auto parsed = ParseTimestampWithZone(o.time);
+    std::string problem;
+    auto parsed = ParseTimestampWithZone(o.time, &problem);
     if (!parsed)
-      throw UsageError(fmt::format("--target-time '{}': expected 'YYYY-MM-DD HH:MM:SS[.ffffff]' followed by a time "
-                                   "zone such as +00, +05:30 or Z",
-                                   o.time));
+      throw UsageError(fmt::format("--target-time '{}': {}; expected a real date and time 'YYYY-MM-DD HH:MM:SS' "
+                                   "(hours 00-23), optionally with up to 6 fractional digits '.ffffff', followed by "
+                                   "a time zone: Z, +HH, +HH:MM or +HHMM (or with -)",
+                                   o.time, problem));
     t.kind = RecoveryTarget::Kind::kTime, t.text = o.time, t.time = *parsed;
   } else if (!o.lsn.empty()) {
     try {
       t.lsn = ParseLsn(o.lsn);
     } catch (const Error&) {
-      throw UsageError(fmt::format("--target-lsn '{}': expected an LSN such as 0/16B3748", o.lsn));
+      throw UsageError(fmt::format("--target-lsn '{}': expected an LSN such as 0/16B3748: two hexadecimal numbers of "
+                                   "1 to 8 digits separated by '/', nothing else",
+                                   o.lsn));
     }
     t.kind = RecoveryTarget::Kind::kLsn, t.text = o.lsn;
   } else if (!o.xid.empty()) {
-    if (!AllDigits(o.xid)) throw UsageError(fmt::format("--target-xid '{}': expected a transaction id (digits)", o.xid));
-    t.kind = RecoveryTarget::Kind::kXid, t.text = o.xid, t.xid = std::stoull(o.xid);
+    auto xid = DecimalNumber(o.xid);
+    if (!xid)
+      throw UsageError(fmt::format("--target-xid '{}': expected a transaction id as a decimal number of at most 64 "
+                                   "bits (up to 18446744073709551615), digits only, as txid_current() returns it",
+                                   o.xid));
+    // PostgreSQL compares the low 32 bits with each commit's xid; 0, 1 and 2
+    // there (invalid, bootstrap, frozen) never commit, so recovery would
+    // never stop at them.
+    if ((*xid & 0xFFFFFFFFu) < 3)
+      throw UsageError(fmt::format("--target-xid '{}': no transaction with this id can commit (ids 0, 1 and 2 "
+                                   "within each epoch of 2^32 are reserved); expected a decimal transaction id as "
+                                   "txid_current() returns it",
+                                   o.xid));
+    t.kind = RecoveryTarget::Kind::kXid, t.xid = *xid, t.text = std::to_string(*xid);
   } else if (!o.name.empty()) {
+    // A control character (a newline above all) would end the line in
+    // postgresql.auto.conf and leave it unparseable.
+    for (unsigned char c : o.name)
+      if (c < 0x20 || c == 0x7F)
+        throw UsageError(fmt::format("--target-name: the restore point name contains the control character 0x{:02X}; "
+                                     "expected the name given to pg_create_restore_point(): printable characters, "
+                                     "at most {} bytes",
+                                     c, kMaxRestorePointName));
+    if (o.name.size() > kMaxRestorePointName)
+      throw UsageError(fmt::format("--target-name '{}': {} bytes long; restore point names are at most {} bytes "
+                                   "(PostgreSQL refuses longer ones)",
+                                   o.name, o.name.size(), kMaxRestorePointName));
     t.kind = RecoveryTarget::Kind::kName, t.text = o.name;
   } else if (o.immediate) {
     t.kind = RecoveryTarget::Kind::kImmediate;
@@ -139,16 +191,29 @@ RecoveryTarget ParseRecoveryTarget(const RecoveryTargetOptions& o) {
       t.kind != RecoveryTarget::Kind::kXid)
     throw UsageError("--target-exclusive applies to --target-time, --target-lsn and --target-xid only");
   if (!o.action.empty()) {
-    if (t.kind == RecoveryTarget::Kind::kNone) throw UsageError("--target-action needs a recovery target");
     if (o.action != "promote" && o.action != "pause" && o.action != "shutdown")
       throw UsageError(fmt::format("--target-action '{}': expected promote, pause or shutdown", o.action));
+    if (t.kind == RecoveryTarget::Kind::kNone) throw UsageError("--target-action needs a recovery target");
     t.action = o.action;
   }
   if (!o.timeline.empty()) {
-    if (o.timeline != "latest" && o.timeline != "current" && !(AllDigits(o.timeline) && std::stoul(o.timeline) > 0))
-      throw UsageError(fmt::format("--target-timeline '{}': expected latest, current or a timeline number", o.timeline));
-    t.timeline = o.timeline;
+    if (o.timeline == "latest" || o.timeline == "current") {
+      t.timeline = o.timeline;
+    } else {
+      auto number = DecimalNumber(o.timeline);
+      if (!number || *number == 0 || *number > 0xFFFFFFFFu)
+        throw UsageError(fmt::format("--target-timeline '{}': expected latest, current or a timeline number from 1 "
+                                     "to 4294967295 (decimal digits only)",
+                                     o.timeline));
+      t.timeline = std::to_string(*number);
+    }
     t.timeline_given = true;
+  }
+  if (o.stop_at_wal_gap) {
+    if (t.kind != RecoveryTarget::Kind::kNone || !t.timeline_given)
+      throw UsageError("--stop-at-wal-gap applies to recovery to the end of the archive: --target-timeline without "
+                       "a recovery target (a time or LSN target beyond a gap is refused, whatever the option)");
+    t.stop_at_wal_gap = true;
   }
   return t;
 }
@@ -280,6 +345,19 @@ BackupManifest ChooseBackupForTarget(Repository& repo, WalArchive& archive, cons
                               gap ? fmt::format("; segment {} is missing", WalSegmentName(tli, last + 1, seg_size))
                                   : ""));
   }
+  // Recovery to the end of the archive (no target) would promote at the gap
+  // as if the archive ended there, dropping every commit archived after it.
+  if (gap && target.kind == K::kNone && !target.stop_at_wal_gap) {
+    auto resumes = by_segno.upper_bound(last);
+    throw Error(fmt::format(
+        "the archive has no segment {} (after {}), and WAL is archived again from segment {}: recovery to the end "
+        "of the archive would stop at the missing segment and promote, without the transactions archived after it. "
+        "Put the missing segment back into the repository (pgvault wal-push --repo REPO PATH, from the source's "
+        "pg_wal or another copy) and restore again, or pass --stop-at-wal-gap to accept recovery that ends at {} "
+        "(the end of segment {})",
+        WalSegmentName(tli, last + 1, seg_size), last_name,
+        WalSegmentName(resumes->second, resumes->first, seg_size), FormatLsn(archive_end), last_name));
+  }
   if (gap)
     spdlog::warn("the archive has no segment {} (after {}): recovery cannot replay past it",
                  WalSegmentName(tli, last + 1, seg_size), last_name);
@@ -310,9 +388,11 @@ void WriteRecoveryConfiguration(const std::string& data_directory, const std::st
     for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return q + "'";
   };
+  // As ALTER SYSTEM writes it: the configuration parser reads backslash
+  // escapes inside quotes, so a backslash is doubled along with the quote.
   auto conf_literal = [](const std::string& s) {
     std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
+    for (char c : s) q += c == '\'' ? std::string("''") : c == '\\' ? std::string("\\\\") : std::string(1, c);
     return q + "'";
   };
 

@@ -53,47 +53,95 @@ SystemTime ParseTimestamp(const std::string& text) {
   return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
 }
 
-std::optional<SystemTime> ParseTimestampWithZone(const std::string& text) {
-  int year, month, day, hour, minute, second, consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%*1[ T]%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
-                  &consumed) != 6)
+namespace {
+
+// `count` decimal digits at text[pos], nothing else (no sign, no space).
+std::optional<int> FixedDigits(const std::string& text, size_t pos, size_t count) {
+  if (pos + count > text.size()) return std::nullopt;
+  int value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+int DaysInMonth(int year, int month) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
+}
+
+constexpr const char* kMonthNames[] = {"January", "February", "March",     "April",   "May",      "June",
+                                       "July",    "August",   "September", "October", "November", "December"};
+
+}  // namespace
+
+// Strict on purpose: timegm() normalises day 34 or second 75 into another
+// moment without a word, and PostgreSQL would read the value differently (or
+// refuse it at startup), so every field is checked against its range here.
+std::optional<SystemTime> ParseTimestampWithZone(const std::string& text, std::string* problem) {
+  auto fail = [&](std::string why) -> std::optional<SystemTime> {
+    if (problem) *problem = std::move(why);
     return std::nullopt;
-  size_t pos = static_cast<size_t>(consumed);
+  };
+  // YYYY-MM-DD HH:MM:SS (or T), each field exactly its width.
+  auto year = FixedDigits(text, 0, 4), month = FixedDigits(text, 5, 2), day = FixedDigits(text, 8, 2);
+  auto hour = FixedDigits(text, 11, 2), minute = FixedDigits(text, 14, 2), second = FixedDigits(text, 17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' || text[7] != '-' ||
+      (text[10] != ' ' && text[10] != 'T') || text[13] != ':' || text[16] != ':')
+    return fail("not in the form YYYY-MM-DD HH:MM:SS");
+  if (*year < 1) return fail("there is no year 0");
+  if (*month < 1 || *month > 12) return fail(fmt::format("there is no month {}", *month));
+  if (*day < 1 || *day > DaysInMonth(*year, *month))
+    return fail(fmt::format("there is no day {} in {} {}", *day, kMonthNames[*month - 1], *year));
+  if (*hour > 23) return fail(fmt::format("hour {} is not 00 to 23", *hour));
+  if (*minute > 59) return fail(fmt::format("minute {} is not 00 to 59", *minute));
+  if (*second > 59) return fail(fmt::format("second {} is not 00 to 59", *second));
+  size_t pos = 19;
   long micros = 0;
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
     int digits = 0;
     while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
-      if (digits < 6) micros = micros * 10 + (text[pos] - '0'), ++digits;
-      ++pos;
+      if (++digits > 6) return fail("more than 6 digits of fractional seconds");
+      micros = micros * 10 + (text[pos++] - '0');
     }
-    if (digits == 0) return std::nullopt;
+    if (digits == 0) return fail("no digits after the decimal point");
     while (digits++ < 6) micros *= 10;
   }
-  while (pos < text.size() && text[pos] == ' ') ++pos;
-  if (pos >= text.size()) return std::nullopt;  // no zone: ambiguous
+  if (pos < text.size() && text[pos] == ' ') ++pos;
+  if (pos >= text.size()) return fail("no time zone: add one such as +00, +05:30 or Z");
   long offset_seconds = 0;
   if (text[pos] == 'Z' || text[pos] == 'z') {
     ++pos;
   } else if (text[pos] == '+' || text[pos] == '-') {
+    // +HH, +HH:MM or +HHMM (as PostgreSQL prints and reads them; at most 15:59).
     int sign = text[pos] == '-' ? -1 : 1;
-    int oh = 0, om = 0, n = 0;
-    if (std::sscanf(text.c_str() + pos + 1, "%2d%n", &oh, &n) != 1) return std::nullopt;
-    pos += 1 + n;
-    if (pos < text.size() && text[pos] == ':') ++pos;
-    if (pos + 1 < text.size() + 1 && std::sscanf(text.c_str() + pos, "%2d%n", &om, &n) == 1) pos += n;
-    offset_seconds = sign * (oh * 3600L + om * 60L);
+    auto oh = FixedDigits(text, pos + 1, 2);
+    if (!oh) return fail("the time zone is not +HH, +HH:MM or +HHMM (or with -)");
+    pos += 3;
+    std::optional<int> om = 0;
+    if (pos < text.size()) {
+      om = FixedDigits(text, pos + (text[pos] == ':' ? 1 : 0), 2);
+      if (!om || pos + (text[pos] == ':' ? 3 : 2) != text.size())
+        return fail("the time zone is not +HH, +HH:MM or +HHMM (or with -)");
+      pos = text.size();
+    }
+    if (*oh > 15 || *om > 59) return fail("the time zone offset is not -15:59 to +15:59");
+    offset_seconds = sign * (*oh * 3600L + *om * 60L);
   } else {
-    return std::nullopt;
+    return fail("the time zone is not Z or a numeric offset such as +00 or +05:30 (zone names are not read)");
   }
-  if (pos != text.size()) return std::nullopt;
+  if (pos != text.size()) return fail("unexpected text after the time zone");
   std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
+  tm.tm_year = *year - 1900;
+  tm.tm_mon = *month - 1;
+  tm.tm_mday = *day;
+  tm.tm_hour = *hour;
+  tm.tm_min = *minute;
+  tm.tm_sec = *second;
   std::time_t seconds = timegm(&tm) - offset_seconds;
   return std::chrono::system_clock::from_time_t(seconds) + std::chrono::microseconds(micros);
 }

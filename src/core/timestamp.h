@@ -19,7 +19,9 @@ SystemTime ParseTimestamp(const std::string& text);    // inverse of FormatTimes
 std::string FormatDuration(double seconds);            // 1h02m03s, 4.2s
 // A timestamp as a user or PostgreSQL writes it, with an explicit zone:
 // "2026-11-24 13:53:00.123456+00", "...T13:53:00Z", "...+05:30". nullopt if
-// it does not parse or has no zone.
-std::optional<SystemTime> ParseTimestampWithZone(const std::string& text);
+// it does not parse, names a date or time that does not exist (day 31 of
+// November, 24:00, second 60) or has no zone; then `problem`, if given, says
+// which part is wrong.
+std::optional<SystemTime> ParseTimestampWithZone(const std::string& text, std::string* problem = nullptr);
 
 }  // namespace pgvault

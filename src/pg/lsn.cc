@@ -1,6 +1,7 @@
 #include "pg/lsn.h"
 
-#include <cstdio>
+#include <cctype>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -9,12 +10,31 @@
 
 namespace pgvault {
 
+// Exactly what PostgreSQL's pg_lsn input takes: 1 to 8 hex digits, '/', 1 to
+// 8 hex digits, nothing else. sscanf("%X") alone would also take spaces, a
+// sign and "0x", and wrap values that do not fit.
 Lsn ParseLsn(const std::string& text) {
-  unsigned hi = 0, lo = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%X/%X%n", &hi, &lo, &consumed) != 2 || consumed != static_cast<int>(text.size()))
-    throw Error(fmt::format("invalid LSN '{}': expected the form 16/B374D848", text));
-  return static_cast<Lsn>(hi) << 32 | lo;
+  auto hex_run = [&](size_t pos, size_t* end) -> std::optional<uint32_t> {
+    uint32_t value = 0;
+    size_t i = pos;
+    for (; i < text.size() && std::isxdigit(static_cast<unsigned char>(text[i])); ++i) {
+      if (i - pos == 8) return std::nullopt;
+      char c = static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+      value = value << 4 | static_cast<uint32_t>(c <= '9' ? c - '0' : c - 'A' + 10);
+    }
+    if (i == pos) return std::nullopt;
+    *end = i;
+    return value;
+  };
+  size_t slash = 0, end = 0;
+  auto hi = hex_run(0, &slash);
+  std::optional<uint32_t> lo;
+  if (hi && slash < text.size() && text[slash] == '/') lo = hex_run(slash + 1, &end);
+  if (!hi || !lo || end != text.size())
+    throw Error(fmt::format("invalid LSN '{}': expected two hexadecimal numbers of 1 to 8 digits separated by '/', "
+                            "such as 16/B374D848",
+                            text));
+  return static_cast<Lsn>(*hi) << 32 | *lo;
 }
 
 std::string FormatLsn(Lsn lsn) { return fmt::format("{:X}/{:X}", lsn >> 32, lsn & 0xffffffffu); }
