@@ -30,6 +30,7 @@ void RunRepoInit(const RepoInitOptions& options) {
   RepositoryConfig config;
   config.chunk_size = options.chunk_size;
   config.pack_size = options.pack_size;
+  config.group_access = options.group_read;
   Repository::Init(*storage, config);
 }
 

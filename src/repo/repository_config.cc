@@ -21,6 +21,7 @@ std::string RepositoryConfig::ToJson() const {
       {"encryption", {{"method", encryption}}},
   };
   j["system_identifier"] = system_identifier ? json(std::to_string(*system_identifier)) : json(nullptr);
+  j["group_access"] = group_access;
   return j.dump(2) + "\n";
 }
 
@@ -46,6 +47,11 @@ RepositoryConfig RepositoryConfig::FromJson(const std::string& text, const std::
       throw Error(fmt::format("{}: encryption '{}' is not supported by this pgvault", where, c.encryption));
     if (j.contains("system_identifier") && !j["system_identifier"].is_null())
       c.system_identifier = std::stoull(j["system_identifier"].get<std::string>());
+    if (j.contains("group_access")) {
+      if (!j["group_access"].is_boolean())
+        throw Error(fmt::format("{}: group_access must be true or false", where));
+      c.group_access = j["group_access"].get<bool>();
+    }
     if (c.chunk_size < kMinChunkSize || c.chunk_size > kMaxChunkSize || c.chunk_size % kChunkSizeMultiple != 0)
       throw Error(fmt::format("{}: chunking.chunk_size {} is not a multiple of {} between {} and {}", where,
                               c.chunk_size, kChunkSizeMultiple, kMinChunkSize, kMaxChunkSize));
