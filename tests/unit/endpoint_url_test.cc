@@ -12,9 +12,11 @@
 #include <string>
 
 #include "core/error.h"
+#include "storage/azure_blob_store.h"
 #include "storage/azure_shared_key.h"
 #include "storage/endpoint_url.h"
 #include "storage/http_client.h"
+#include "storage/object_store_location.h"
 #include "storage/storage_settings.h"
 
 namespace pgvault {
@@ -79,6 +81,15 @@ TEST(EndpointUrl, UserInfoInAnAzureEndpointIsRefusedWithoutTheSecret) {
   EXPECT_EQ(m.find(kSecret), std::string::npos) << m;
   // The endpoint an AccountName makes is checked the same way.
   m = UsageMessage([] { ParseAzureConnectionString("AccountName=acct:" + kSecret + "@evil.example;AccountKey=a2V5"); });
+  EXPECT_NE(m.find("credentials in the endpoint URL are not allowed"), std::string::npos) << m;
+  EXPECT_EQ(m.find(kSecret), std::string::npos) << m;
+  // So is the one AZURE_STORAGE_ACCOUNT makes.
+  m = UsageMessage([] {
+    OpenAzureBlobStore(*ParseObjectStoreLocation("azure://container"), StorageSettings{},
+                       CredentialSource(std::map<std::string, std::string>{
+                           {"AZURE_STORAGE_ACCOUNT", "acct:" + kSecret + "@evil.example"},
+                           {"AZURE_STORAGE_KEY", "a2V5"}}));
+  });
   EXPECT_NE(m.find("credentials in the endpoint URL are not allowed"), std::string::npos) << m;
   EXPECT_EQ(m.find(kSecret), std::string::npos) << m;
   // Plain ones still work.
