@@ -1,5 +1,6 @@
 #include "api/yaml_json.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -33,31 +34,70 @@ json ScalarToJson(const YAML::Node& node) {
   return text;
 }
 
-json NodeToJson(const YAML::Node& node, const std::string& origin) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return nullptr;
-    case YAML::NodeType::Scalar: return ScalarToJson(node);
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node) out.push_back(NodeToJson(item, origin));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar())
-          throw Error(fmt::format("{} line {}: a mapping key must be a plain value", origin, kv.first.Mark().line + 1));
-        const std::string key = kv.first.Scalar();
-        if (out.contains(key))
-          throw Error(fmt::format("{} line {}: key '{}' appears twice", origin, kv.first.Mark().line + 1, key));
-        out[key] = NodeToJson(kv.second, origin);
+// The YAML node graph to JSON, counting what it builds against the limits
+// (ParseYamlDocuments() says why): an alias is walked again at each use, as
+// the copy JSON makes of it.
+class Converter {
+ public:
+  Converter(const std::string& origin, const YamlLimits& limits) : origin_(origin), limits_(limits) {}
+
+  json Convert(const YAML::Node& node, size_t depth) {
+    if (++values_ > limits_.max_values)
+      Refuse(node, fmt::format("it expands to more than {} values (maps, lists and scalars, an alias counting as a "
+                               "copy of what it names)",
+                               limits_.max_values));
+    switch (node.Type()) {
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined: return nullptr;
+      case YAML::NodeType::Scalar:
+        text_bytes_ += node.Scalar().size();
+        if (text_bytes_ > limits_.max_text_bytes)
+          Refuse(node, fmt::format("it expands to more than {} of text (an aliased value counting at each use)",
+                                   FormatSize(limits_.max_text_bytes)));
+        return ScalarToJson(node);
+      case YAML::NodeType::Sequence: {
+        CheckDepth(node, depth);
+        json out = json::array();
+        for (const auto& item : node) out.push_back(Convert(item, depth + 1));
+        return out;
       }
-      return out;
+      case YAML::NodeType::Map: {
+        CheckDepth(node, depth);
+        json out = json::object();
+        for (const auto& kv : node) {
+          if (!kv.first.IsScalar())
+            throw Error(
+                fmt::format("{} line {}: a mapping key must be a plain value", origin_, kv.first.Mark().line + 1));
+          const std::string key = kv.first.Scalar();
+          if (out.contains(key))
+            throw Error(fmt::format("{} line {}: key '{}' appears twice", origin_, kv.first.Mark().line + 1, key));
+          text_bytes_ += key.size();
+          out[key] = Convert(kv.second, depth + 1);
+        }
+        return out;
+      }
     }
+    return nullptr;
   }
-  return nullptr;
-}
+
+ private:
+  void CheckDepth(const YAML::Node& node, size_t depth) {
+    if (depth >= limits_.max_depth)
+      Refuse(node, fmt::format("maps and lists nest more than {} deep (or an alias is used inside its own anchor)",
+                               limits_.max_depth));
+  }
+  [[noreturn]] void Refuse(const YAML::Node& node, const std::string& what) const {
+    throw Error(fmt::format("{} line {}: refused: {}; no manifest needs that much: is this file what you meant "
+                                 "to give?",
+                                 origin_, node.Mark().line + 1, what));
+  }
+  static std::string FormatSize(size_t bytes) { return fmt::format("{} MiB", bytes >> 20); }
+
+  const std::string& origin_;
+  const YamlLimits& limits_;
+  size_t values_ = 0;
+  size_t text_bytes_ = 0;
+};
 
 bool NeedsQuotes(const std::string& s) {
   if (s.empty()) return true;
@@ -105,18 +145,27 @@ void Emit(YAML::Emitter& out, const json& v) {
 
 }  // namespace
 
-std::vector<json> ParseYamlDocuments(const std::string& text, const std::string& origin) {
+std::vector<json> ParseYamlDocuments(const std::string& text, const std::string& origin, const YamlLimits& limits) {
+  if (text.size() > limits.max_bytes)
+    throw Error(fmt::format("{} is {} bytes, more than the {} MiB a manifest or cluster file may be; no manifest "
+                                 "needs that much: is this file what you meant to give?",
+                                 origin, text.size(), limits.max_bytes >> 20));
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw Error(fmt::format("{} line {}, column {}: refused: maps and lists nest more than {} deep", origin,
+                                 e.mark.line + 1, e.mark.column + 1, limits.max_depth));
   } catch (const YAML::ParserException& e) {
     throw Error(fmt::format("{} line {}, column {}: not valid YAML: {}", origin, e.mark.line + 1, e.mark.column + 1,
                             e.msg));
   }
+  // One converter for the whole stream: the limits are for the file.
+  Converter converter(origin, limits);
   std::vector<json> docs;
   for (const auto& node : nodes) {
     if (node.IsNull()) continue;  // "---" at the end, or an empty document
-    docs.push_back(NodeToJson(node, origin));
+    docs.push_back(converter.Convert(node, 0));
   }
   return docs;
 }

@@ -49,6 +49,9 @@ void RepositoryCommands::Register(CLI::App& app) {
   AddRepoOption(init_cmd, init.repo);
   init_cmd->add_option("--chunk-size", init.chunk_size, "Chunk size in bytes (default 1 MiB)");
   init_cmd->add_option("--pack-size", init.pack_size, "Target pack file size in bytes (default 64 MiB)");
+  init_cmd->add_flag("--group-read", init.group_read,
+                     "Let the owner's group read a local repository: directories 0750 and files 0640 instead of "
+                     "0700 and 0600 (kept in config.json, for every later write)");
 
   // repo delete-backup / repo gc
   delete_backup_cmd = repo_cmd->add_subcommand(

@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "api/document_file.h"
 #include "api/field_reader.h"
 #include "api/yaml_json.h"
 #include "core/error.h"
-#include "core/posix_io.h"
 
 namespace pgvault {
 namespace {
@@ -283,7 +283,7 @@ ClusterConfig LoadClusterConfig(const std::string& path) {
     throw UsageError("this command needs the cluster file: --config FILE (or PGVAULT_CONFIG)");
   std::string text;
   try {
-    text = ReadWholeFile(path);
+    text = ReadDocumentFile(path, YamlLimits{}.max_bytes);
   } catch (const Error& e) {
     throw UsageError(fmt::format("cannot read the cluster file (--config / PGVAULT_CONFIG): {}", e.what()));
   }

@@ -1,19 +1,17 @@
 #include "command/apply_command.h"
 
-#include <iostream>
-#include <iterator>
 #include <map>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "api/backup_objects.h"
+#include "api/document_file.h"
 #include "api/field_reader.h"
 #include "api/yaml_json.h"
 #include "catalog/catalog.h"
 #include "cluster/cluster_spec.h"
 #include "core/error.h"
-#include "core/posix_io.h"
 #include "core/timestamp.h"
 
 namespace pgvault {
@@ -35,9 +33,8 @@ struct Document {
 };
 
 std::string ReadInput(const std::string& file) {
-  if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   try {
-    return ReadWholeFile(file);
+    return ReadDocumentFile(file, YamlLimits{}.max_bytes);
   } catch (const Error& e) {
     throw UsageError(fmt::format("apply -f: {}", e.what()));
   }

@@ -16,6 +16,10 @@ void RunRepoInit(const RepoInitOptions& options) {
     throw UsageError(fmt::format("--pack-size {}: must be at least 1 MiB", options.pack_size));
   auto storage = OpenStorage(options.repo);
   if (auto* object_store = dynamic_cast<ObjectStoreStorage*>(storage.get())) {
+    if (options.group_read)
+      throw UsageError(fmt::format("--group-read is for a repository in a local directory; {} has no file modes: "
+                                   "grant read access with the object store's own policies",
+                                   options.repo));
     // A new repository in a bucket or container that does not exist yet:
     // create it, as a DBA setting up a new repository would expect. Any other
     // failure (credentials, endpoint) surfaces here with its own message.
@@ -30,6 +34,7 @@ void RunRepoInit(const RepoInitOptions& options) {
   RepositoryConfig config;
   config.chunk_size = options.chunk_size;
   config.pack_size = options.pack_size;
+  config.group_access = options.group_read;
   Repository::Init(*storage, config);
 }
 

@@ -77,6 +77,10 @@ void Repository::Init(Storage& storage, RepositoryConfig config) {
   if (!storage.List("").empty())
     throw Error(fmt::format("{} is not empty and is not a pgvault repository: choose an empty or new directory",
                             storage.Describe()));
+  // The modes before anything is made: an existing root first, so that a
+  // root whose mode cannot be set leaves nothing written.
+  storage.SetGroupAccess(config.group_access);
+  storage.RestrictRoot();
   std::random_device rd;
   config.repository_id = fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
   config.created_at = FormatTimestamp(std::chrono::system_clock::now());
@@ -93,6 +97,7 @@ std::unique_ptr<Repository> Repository::Open(std::unique_ptr<Storage> storage) {
                             storage->Describe(), storage->Describe()));
   }
   RepositoryConfig config = RepositoryConfig::FromJson(text, storage->Describe() + "/" + kConfigPath);
+  storage->SetGroupAccess(config.group_access);
   return std::unique_ptr<Repository>(new Repository(std::move(storage), std::move(config)));
 }
 

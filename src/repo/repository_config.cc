@@ -22,6 +22,7 @@ std::string RepositoryConfig::ToJson() const {
       {"encryption", {{"method", encryption}}},
   };
   j["system_identifier"] = system_identifier ? json(std::to_string(*system_identifier)) : json(nullptr);
+  j["group_access"] = group_access;
   return SealJson(std::move(j));
 }
 
@@ -53,6 +54,11 @@ RepositoryConfig RepositoryConfig::FromJson(const std::string& text, const std::
       if (!digits || (text.size() == 20 && text > "18446744073709551615"))
         throw IntegrityError(fmt::format("{} is damaged: system_identifier '{}' is not a decimal number", where, text));
       c.system_identifier = std::stoull(text);
+    }
+    if (j.contains("group_access")) {
+      if (!j["group_access"].is_boolean())
+        throw Error(fmt::format("{}: group_access must be true or false", where));
+      c.group_access = j["group_access"].get<bool>();
     }
     if (c.chunk_size < kMinChunkSize || c.chunk_size > kMaxChunkSize || c.chunk_size % kChunkSizeMultiple != 0)
       throw Error(fmt::format("{}: chunking.chunk_size {} is not a multiple of {} between {} and {}", where,

@@ -30,6 +30,10 @@ struct RepositoryConfig {
   std::string encryption = "none";   // reserved: a later format adds keys here
   // Set by the first backup; every later backup (and WAL) must match it.
   std::optional<uint64_t> system_identifier;
+  // On a local directory: whether the owner's group may read the repository
+  // (directories 0750, files 0640) or only the owner (0700, 0600). Chosen by
+  // `repo init --group-read`; a config without the key is owner-only.
+  bool group_access = false;
 
   std::string ToJson() const;
   static RepositoryConfig FromJson(const std::string& text, const std::string& where);

@@ -9,6 +9,7 @@
 #include "crypto/base64.h"
 #include "crypto/md5.h"
 #include "storage/azure_shared_key.h"
+#include "storage/endpoint_url.h"
 #include "storage/http_client.h"
 #include "storage/retry_policy.h"
 #include "storage/xml_reader.h"
@@ -366,7 +367,10 @@ AzureCredentials ResolveCredentials(const ObjectStoreLocation& location, const C
       if (!out.sas_token.empty() && out.sas_token.front() == '?') out.sas_token.erase(0, 1);
     }
     key_source = "AZURE_STORAGE_KEY";
-    if (!out.account.empty()) out.endpoint = fmt::format("https://{}.blob.core.windows.net", out.account);
+    // The account makes the host: it may not smuggle in user info.
+    if (!out.account.empty())
+      out.endpoint = CheckedEndpointUrl(fmt::format("https://{}.blob.core.windows.net", out.account),
+                                        "the endpoint made of AZURE_STORAGE_ACCOUNT");
   }
   if (!location.azure_endpoint.empty()) {
     // The URL names the endpoint.

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "crypto/base64.h"
 #include "crypto/hmac.h"
+#include "storage/endpoint_url.h"
 
 namespace pgvault {
 
@@ -95,15 +96,8 @@ AzureConnection ParseAzureConnectionString(std::string_view text) {
 
   std::string endpoint = get("blobendpoint");
   if (!endpoint.empty()) {
-    // Checked first, and never quoted: a query here would be a SAS, which is secret.
-    if (endpoint.find_first_of("?#@") != std::string::npos)
-      throw UsageError(
-          fmt::format("{}: BlobEndpoint must not carry a query or user info; give a SAS as SharedAccessSignature",
-                      kVariable));
-    if (!endpoint.starts_with("http://") && !endpoint.starts_with("https://"))
-      throw UsageError(fmt::format("{}: BlobEndpoint '{}' must start with http:// or https://", kVariable, endpoint));
-    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-    out.blob_endpoint = endpoint;
+    // A query here would be a SAS, user info a key: refused, never quoted.
+    out.blob_endpoint = CheckedEndpointUrl(endpoint, fmt::format("{}: BlobEndpoint", kVariable));
   } else if (out.blob_endpoint.empty()) {
     if (out.account.empty()) throw UsageError(fmt::format("{} names neither AccountName nor BlobEndpoint", kVariable));
     std::string protocol = Lower(get("defaultendpointsprotocol"));
@@ -113,7 +107,10 @@ AzureConnection ParseAzureConnectionString(std::string_view text) {
     std::string suffix = get("endpointsuffix");
     while (!suffix.empty() && suffix.front() == '.') suffix.erase(0, 1);
     if (suffix.empty()) suffix = "core.windows.net";
-    out.blob_endpoint = fmt::format("{}://{}.blob.{}", protocol, out.account, suffix);
+    // AccountName and EndpointSuffix make the host: neither may smuggle in user info.
+    out.blob_endpoint = CheckedEndpointUrl(fmt::format("{}://{}.blob.{}", protocol, out.account, suffix),
+                                           fmt::format("{}: the endpoint made of AccountName and EndpointSuffix",
+                                                       kVariable));
   }
 
   if (out.key.empty() && out.sas_token.empty())

@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "core/error.h"
+#include "storage/endpoint_url.h"
+
 namespace pgvault {
 
 namespace {
@@ -140,6 +143,13 @@ EndpointParts SplitEndpoint(const std::string& endpoint) {
   std::string rest = scheme_end == std::string::npos ? endpoint : endpoint.substr(scheme_end + 3);
   auto slash = rest.find('/');
   parts.authority = rest.substr(0, slash);
+  // The authority becomes the Host header: user info there would be sent to
+  // the server (and to any proxy) in the clear. Settings refuse it already
+  // (CheckedEndpointUrl); this guards every other way an endpoint is made.
+  if (parts.authority.find('@') != std::string::npos)
+    throw UsageError(fmt::format("endpoint '{}': credentials in the endpoint URL are not allowed: put them in the "
+                                 "credentials file (--repo-credentials) or the environment",
+                                 RedactedEndpointUrl(endpoint)));
   parts.path = slash == std::string::npos ? "" : rest.substr(slash);
   while (!parts.path.empty() && parts.path.back() == '/') parts.path.pop_back();
   return parts;

@@ -40,13 +40,17 @@ class PosixObjectWriter : public ObjectWriter {
     // file exists the directory is not empty and stays.
     for (int attempt = 1;; ++attempt) {
       try {
-        fd_ = OpenOrThrow(temp_path_, O_WRONLY | O_CREAT | O_EXCL, 0640);
+        fd_ = OpenOrThrow(temp_path_, O_WRONLY | O_CREAT | O_EXCL, storage.file_mode());
         break;
       } catch (const NotFoundError&) {
         if (attempt == 3) throw;
         storage.EnsureDirectoryAgain(dir_);
       }
     }
+    // open() took the mode minus the umask; the file gets exactly its mode.
+    if (::fchmod(fd_.get(), storage.file_mode()) != 0)
+      throw Error(fmt::format("cannot set the mode of {} to {:04o}: {}", temp_path_, storage.file_mode(),
+                              ErrnoText(errno)));
   }
   ~PosixObjectWriter() override {
     if (!committed_) {
@@ -135,8 +139,15 @@ void PosixStorage::EnsureDirectory(const std::string& dir) {
     // Created now, or found existing (made by an earlier, maybe killed,
     // process): either way the parent is fsynced once, so the entry is on disk
     // before any object inside it is reported committed.
-    if (::mkdir(level->c_str(), 0777) != 0 && errno != EEXIST)
+    if (::mkdir(level->c_str(), directory_mode_) == 0) {
+      // mkdir() took the mode minus the umask; the directory gets exactly its
+      // mode. One that existed keeps its own: it may not be ours to change.
+      if (::chmod(level->c_str(), directory_mode_) != 0)
+        throw Error(fmt::format("cannot set the mode of directory {} to {:04o}: {}", level->string(),
+                                directory_mode_, ErrnoText(errno)));
+    } else if (errno != EEXIST) {
       throw Error(fmt::format("cannot create directory {}: {}", level->string(), ErrnoText(errno)));
+    }
     FsyncDirectory(level->has_parent_path() ? level->parent_path().string() : ".");
     durable_directories_.insert(level->string());
   }
@@ -307,7 +318,13 @@ std::unique_ptr<StorageLock> PosixStorage::Lock(const std::string& name, const s
   // flock: the kernel drops the lock when the process dies, even by kill -9, so
   // a crashed backup never leaves the repository locked.
   std::string path = FullPath(name);
-  UniqueFd fd = OpenOrThrow(path, O_RDWR | O_CREAT, 0640);
+  UniqueFd fd = OpenOrThrow(path, O_RDWR | O_CREAT, file_mode_);
+  // Made now (the umask narrowed its mode) or by an earlier pgvault (0640):
+  // the repository's mode, when the lock file is ours to change.
+  struct stat st;
+  if (::fstat(fd.get(), &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 07777) != file_mode_ &&
+      ::fchmod(fd.get(), file_mode_) != 0)
+    throw Error(fmt::format("cannot set the mode of {} to {:04o}: {}", path, file_mode_, ErrnoText(errno)));
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       std::string holder;
@@ -326,6 +343,25 @@ std::unique_ptr<StorageLock> PosixStorage::Lock(const std::string& name, const s
     PwriteFull(fd.get(), note.data(), note.size(), 0, path);
   }
   return std::make_unique<PosixLock>(std::move(fd));
+}
+
+void PosixStorage::SetGroupAccess(bool group_access) {
+  directory_mode_ = group_access ? 0750 : 0700;
+  file_mode_ = group_access ? 0640 : 0600;
+}
+
+void PosixStorage::RestrictRoot() {
+  struct stat st;
+  if (::stat(root_.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;  // EnsureDirectory() makes it with the mode
+    throw Error(fmt::format("cannot stat {}: {}", root_, ErrnoText(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("{} is not a directory", root_));
+  if ((st.st_mode & 07777) == directory_mode_) return;
+  if (::chmod(root_.c_str(), directory_mode_) != 0)
+    throw Error(fmt::format("cannot set the mode of the repository directory {} to {:04o} (it is {:04o}): {}; give "
+                            "a directory owned by the user that runs pgvault, or one that does not exist yet",
+                            root_, directory_mode_, st.st_mode & 07777, ErrnoText(errno)));
 }
 
 }  // namespace pgvault

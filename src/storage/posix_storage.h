@@ -1,6 +1,8 @@
 // Storage on a local (or mounted) POSIX directory.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -27,8 +29,12 @@ class PosixStorage : public Storage {
   void RemoveEmptyDirectories(const std::string& prefix) override;
   size_t RemoveUncommitted(const std::string& prefix) override;
   std::unique_ptr<StorageLock> Lock(const std::string& name, const std::string& holder_info) override;
+  void SetGroupAccess(bool group_access) override;
+  void RestrictRoot() override;
 
   const std::string& root() const { return root_; }
+  mode_t file_mode() const { return file_mode_; }
+  mode_t directory_mode() const { return directory_mode_; }
 
   // Makes the directory `dir` (a full path) exist, with its entry durable:
   // each level this creates is followed by an fsync of its parent, and each
@@ -44,6 +50,11 @@ class PosixStorage : public Storage {
 
  private:
   std::string FullPath(const std::string& path) const;
+  // The modes everything this storage creates gets, set explicitly after
+  // creation (mkdir/open only narrow them by the umask): a umask of 000 must
+  // not make packs and manifests deletable by any local user.
+  mode_t directory_mode_ = 0700;
+  mode_t file_mode_ = 0600;
   // Objects never change once committed, so a read descriptor can be kept
   // and shared (pread is position-free): restore and verify read thousands
   // of chunks from the same few packs.

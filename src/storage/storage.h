@@ -93,6 +93,18 @@ class Storage {
   // caller must hold a lock that every writer under `prefix` takes.
   virtual size_t RemoveUncommitted(const std::string& prefix) = 0;
 
+  // Who may read what this storage creates, on backends where files have
+  // owners and modes (POSIX): the owner alone (directories 0700, files 0600),
+  // or with `group_access` also the owner's group, read-only (0750, 0640);
+  // set explicitly, whatever the umask. The repository's config says which
+  // (RepositoryConfig::group_access); object stores have access policies of
+  // their own and ignore it.
+  virtual void SetGroupAccess(bool group_access) { (void)group_access; }
+  // Gives the root directory, if it exists already, the mode SetGroupAccess()
+  // chose (repo init: the root may have been made by someone else, with any
+  // mode). Throws Error naming the root when it cannot.
+  virtual void RestrictRoot() {}
+
   // Takes the repository-wide writer lock named `name`. Throws Error naming the
   // current holder when it is taken and `wait` is false.
   virtual std::unique_ptr<StorageLock> Lock(const std::string& name, const std::string& holder_info) = 0;

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/posix_io.h"
+#include "storage/endpoint_url.h"
 
 namespace pgvault {
 
@@ -110,12 +111,9 @@ std::string CredentialSource::Get(const std::string& name) const {
 
 StorageSettings StorageSettings::FromEnvironment(const CredentialSource& source) {
   StorageSettings s;
-  s.s3_endpoint = source.Get("AWS_ENDPOINT_URL");
-  while (!s.s3_endpoint.empty() && s.s3_endpoint.back() == '/') s.s3_endpoint.pop_back();
-  if (!s.s3_endpoint.empty() && !s.s3_endpoint.starts_with("http://") && !s.s3_endpoint.starts_with("https://"))
-    throw UsageError(fmt::format("S3 endpoint '{}' must start with http:// or https:// (--s3-endpoint, "
-                                 "AWS_ENDPOINT_URL)",
-                                 s.s3_endpoint));
+  // Also for gs://, whose endpoint is this same setting.
+  if (std::string endpoint = source.Get("AWS_ENDPOINT_URL"); !endpoint.empty())
+    s.s3_endpoint = CheckedEndpointUrl(endpoint, "S3 endpoint (--s3-endpoint, AWS_ENDPOINT_URL)");
   s.s3_uri_style = source.Get("PGVAULT_S3_URI_STYLE");
   if (!s.s3_uri_style.empty() && s.s3_uri_style != "path" && s.s3_uri_style != "host")
     throw UsageError(fmt::format("S3 URI style '{}' is neither 'path' nor 'host' (--s3-uri-style)", s.s3_uri_style));
