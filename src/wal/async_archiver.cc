@@ -230,7 +230,8 @@ void RunAsyncArchiveWorker(const AsyncArchiveOptions& o) {
         }
         ++it;
       }
-      for (auto it = failed.begin(); it != failed.end();) it = ready_set.count(it->first) ? std::next(it) : failed.erase(it);
+      for (auto it = failed.begin(); it != failed.end();)
+        it = ready_set.count(it->first) ? std::next(it) : failed.erase(it);
       // The first file not yet pushed is the one PostgreSQL asks about now
       // (or next): it goes whatever the queue holds, or a file that failed
       // once, with later ones pushed meanwhile up to the limit, would wait
