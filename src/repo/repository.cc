@@ -120,6 +120,11 @@ std::unique_ptr<StorageLock> Repository::LockForWrite(const std::string& command
       spdlog::warn("cannot remove temporary files left by interrupted writes: {}", e.what());
     }
   }
+  try {
+    removed += RemoveAbandonedWalWrites();
+  } catch (const Error& e) {
+    spdlog::warn("cannot remove temporary files left by interrupted WAL pushes: {}", e.what());
+  }
   if (removed > 0) spdlog::info("removed {} temporary file(s) left by interrupted writes in {}", removed, Describe());
   // Likewise a backup directory without a manifest: no backup (section 9.1),
   // and nobody is writing it now.
@@ -148,6 +153,21 @@ void Repository::QuarantineIndexFiles(const std::vector<std::pair<std::string, s
                  "own index file",
                  path, Describe(), path, why);
   }
+}
+
+size_t Repository::RemoveAbandonedWalWrites() {
+  // wal/ is written without the writer lock, by any number of concurrent
+  // wal-push processes (on this host or another sharing the repository), so
+  // a temporary file there may be a push in progress. Its name carries no
+  // writer pid, and a pid would not do: another host's, or another pid
+  // namespace's, cannot be checked, and pids are reused. Its age can: a push
+  // writes its temporary file, fsyncs it and links it in within seconds
+  // (minutes for a 1 GB segment on a slow disk), so one untouched for a day
+  // was left by a push that was killed. Even a push stopped for longer than
+  // that loses nothing when its file goes: its link fails, it reports the
+  // error, and PostgreSQL retries the segment.
+  constexpr auto kAbandonedAfter = std::chrono::hours(24);
+  return storage_->RemoveAbandoned("wal", kAbandonedAfter);
 }
 
 std::vector<std::pair<std::string, std::vector<ObjectInfo>>> Repository::IncompleteBackups() {

@@ -66,7 +66,15 @@ class Repository {
   // directories without a manifest (an interrupted backup before its commit,
   // or an interrupted DeleteBackup after its uncommit). With `clean_leftovers`
   // false (a dry run, which promises to remove nothing) they stay.
+  // Also removes temporary files that killed pushes left in wal/ (see
+  // RemoveAbandonedWalWrites).
   std::unique_ptr<StorageLock> LockForWrite(const std::string& command, bool clean_leftovers = true);
+
+  // Removes the temporary files in wal/ that killed pushes left, once they
+  // are certainly abandoned (untouched for a day; wal-push writes there
+  // without the writer lock, so a fresh one may be a push in progress).
+  // Needs no lock. Returns how many it removed.
+  size_t RemoveAbandonedWalWrites();
 
   // Records the cluster's system identifier on first use; afterwards refuses
   // any other. Call with the writer lock held.

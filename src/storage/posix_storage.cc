@@ -314,6 +314,42 @@ size_t PosixStorage::RemoveUncommitted(const std::string& prefix) {
   return leftovers.size();
 }
 
+size_t PosixStorage::RemoveAbandoned(const std::string& prefix, std::chrono::seconds min_age) {
+  std::string base = FullPath(prefix);
+  // Writers work here meanwhile: their temporary files appear and are renamed
+  // or linked away under the walk, and empty directories go. What vanished
+  // is skipped.
+  auto vanished = [](const std::error_code& ec) { return ec == std::errc::no_such_file_or_directory; };
+  auto now = std::chrono::system_clock::now();
+  size_t removed = 0;
+  std::vector<fs::path> pending{base};
+  while (!pending.empty()) {
+    fs::path dir = std::move(pending.back());
+    pending.pop_back();
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      std::error_code entry_ec;
+      if (it->is_directory(entry_ec) && !it->is_symlink(entry_ec)) {
+        pending.push_back(it->path());
+        continue;
+      }
+      if (!it->path().filename().string().starts_with(kTempPrefix)) continue;
+      struct stat st;
+      if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      // The last write: a writer appends, then fsyncs and renames or links.
+      auto modified = std::chrono::system_clock::from_time_t(st.st_mtime);
+      if (now - modified < min_age) continue;
+      if (::unlink(it->path().c_str()) != 0) {
+        if (errno == ENOENT) continue;
+        throw Error(fmt::format("cannot remove {}: {}", it->path().string(), ErrnoText(errno)));
+      }
+      ++removed;
+    }
+    if (ec && !vanished(ec)) throw Error(fmt::format("cannot list {}: {}", dir.string(), ec.message()));
+  }
+  return removed;
+}
+
 std::unique_ptr<StorageLock> PosixStorage::Lock(const std::string& name, const std::string& holder_info) {
   // flock: the kernel drops the lock when the process dies, even by kill -9, so
   // a crashed backup never leaves the repository locked.

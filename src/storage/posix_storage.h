@@ -28,6 +28,7 @@ class PosixStorage : public Storage {
   void RemoveObjects(const std::vector<std::string>& paths) override;
   void RemoveEmptyDirectories(const std::string& prefix) override;
   size_t RemoveUncommitted(const std::string& prefix) override;
+  size_t RemoveAbandoned(const std::string& prefix, std::chrono::seconds min_age) override;
   std::unique_ptr<StorageLock> Lock(const std::string& name, const std::string& holder_info) override;
   void SetGroupAccess(bool group_access) override;
   void RestrictRoot() override;

@@ -57,8 +57,10 @@ ObjectStoreError ResponseError(const std::string& endpoint, const std::string& o
 }
 
 HttpResponse SendWithRetries(HttpClient& client, const RetryPolicy& policy, const std::string& endpoint,
-                             const std::string& operation, const std::function<HttpRequest()>& build) {
+                             const std::string& operation, const std::function<HttpRequest()>& build,
+                             int* attempts) {
   for (int attempt = 1;; ++attempt) {
+    if (attempts) *attempts = attempt;
     bool last = attempt >= policy.max_attempts;
     try {
       HttpResponse response = client.Perform(build());

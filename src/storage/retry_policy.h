@@ -30,9 +30,13 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt);
 // signature carries a fresh date), retrying transport failures and retryable
 // statuses. Returns the first response with another status (2xx, 3xx, 4xx but
 // 408/429), for the driver to interpret. When the attempts run out, throws
-// ObjectStoreError naming `endpoint` and `operation`.
+// ObjectStoreError naming `endpoint` and `operation`. `attempts`, when given,
+// receives how many attempts were sent (also when it throws): more than one
+// means an earlier attempt may have reached the service and done its work
+// without its answer arriving.
 HttpResponse SendWithRetries(HttpClient& client, const RetryPolicy& policy, const std::string& endpoint,
-                             const std::string& operation, const std::function<HttpRequest()>& build);
+                             const std::string& operation, const std::function<HttpRequest()>& build,
+                             int* attempts = nullptr);
 
 // The error for a response the driver does not accept: endpoint, operation,
 // status, the service's error code (XML <Code>, or x-ms-error-code) and

@@ -1,11 +1,13 @@
 #include "storage/s3_store.h"
 
 #include <atomic>
+#include <cctype>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "crypto/base64.h"
 #include "crypto/md5.h"
 #include "crypto/sha256.h"
@@ -19,6 +21,43 @@ namespace pgvault {
 namespace {
 
 constexpr const char* kEmptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+// An ETag without its quotes (and a weak validator's W/), in lower case.
+std::string NormalizedEtag(std::string etag) {
+  if (etag.starts_with("W/")) etag.erase(0, 2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+  for (char& c : etag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return etag;
+}
+
+bool IsHex(std::string_view text) {
+  return !text.empty() && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+// "<32 hex digits>-<part count>", the form S3 gives an object made by a
+// multipart upload.
+bool IsMultipartEtag(const std::string& etag) {
+  auto dash = etag.find('-');
+  if (dash != 32 || !IsHex(std::string_view(etag).substr(0, 32))) return false;
+  std::string_view count = std::string_view(etag).substr(33);
+  return !count.empty() && count.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// The ETag S3 gives the object completed from parts with these ETags: the
+// MD5 of the parts' binary MD5s, "-", the number of parts. "" when a part's
+// ETag is not an MD5 (then there is nothing to compare).
+std::string MultipartEtag(const std::vector<std::string>& part_etags) {
+  std::string digests;
+  for (const auto& etag : part_etags) {
+    std::string hex = NormalizedEtag(etag);
+    if (hex.size() != 32 || !IsHex(hex)) return "";
+    std::vector<uint8_t> raw = HexDecode(hex);
+    digests.append(reinterpret_cast<const char*>(raw.data()), raw.size());
+  }
+  std::string md5 = Md5(digests);
+  return fmt::format("{}-{}", HexEncode({reinterpret_cast<const uint8_t*>(md5.data()), md5.size()}),
+                     part_etags.size());
+}
 
 class S3Store : public ObjectStore {
  public:
@@ -50,10 +89,9 @@ class S3Store : public ObjectStore {
   std::string Describe() const override { return describe_; }
 
   std::optional<uint64_t> Head(const std::string& key) override {
-    HttpResponse r = Send("HEAD", key, {}, {}, "", "HEAD " + key);
-    if (r.status == 404) return std::nullopt;
-    if (r.status != 200) throw ResponseError(describe_, "HEAD " + key, r);
-    return std::stoull(r.Header("content-length").empty() ? "0" : r.Header("content-length"));
+    auto head = HeadObject(key);
+    if (!head) return std::nullopt;
+    return head->size;
   }
 
   std::string Get(const std::string& key, std::optional<std::pair<uint64_t, uint64_t>> range) override {
@@ -236,19 +274,25 @@ class S3Store : public ObjectStore {
     }
     std::string operation = "COMPLETE MULTIPART " + key;
     HttpResponse r;
+    int attempts = 0;
     try {
-      r = Send("POST", key, {{"uploadId", id}}, headers, body, operation, DigestHex(Sha256(body)));
-    } catch (const ObjectStoreError&) {
-      // A completion that succeeded but whose reply was lost is retried, and
-      // the retry fails (the upload is gone: NoSuchUpload, or 500 on some
-      // services). If the object is there now with every byte, it is ours
-      // for a plain commit; a commit-if-absent answers "exists" and lets the
-      // caller compare contents.
-      if (auto size = Head(key); size && *size == expected_size) {
-        spdlog::debug("{}: {} failed after the object appeared; taking it as completed", describe_, operation);
-        return !if_absent;
-      }
+      r = Send("POST", key, {{"uploadId", id}}, headers, body, operation, DigestHex(Sha256(body)), &attempts);
+    } catch (const ObjectStoreError& e) {
+      // Attempts ran out without an answer we could read (lost replies, or
+      // 5xx, which some services give a retried completion): the last one,
+      // or an earlier one, may have completed the upload.
+      if (auto done = CompletedByEarlierAttempt(key, etags, expected_size, if_absent, e)) return *done;
       throw;
+    }
+    // A completion that succeeded but whose reply was lost (a reset, a
+    // timeout) is sent again by the retry loop, and S3 answers the repeat
+    // 404 NoSuchUpload: a completed upload is gone. That 404 comes back as a
+    // response, not an exception, so it is judged here. On the first attempt
+    // it means what it says (the upload was aborted).
+    if (attempts > 1 && r.status == 404 && XmlFirst(r.body, "Code").value_or("") == "NoSuchUpload") {
+      ObjectStoreError error = ResponseError(describe_, operation, r);
+      if (auto done = CompletedByEarlierAttempt(key, etags, expected_size, if_absent, error)) return *done;
+      throw error;
     }
     if (if_absent && (r.status == 412 || r.status == 409)) return false;
     if (if_absent && r.status == 501 && conditional_writes_) {
@@ -260,6 +304,53 @@ class S3Store : public ObjectStore {
     return true;
   }
 
+  // Whether a completion whose outcome was not seen (see CompleteUpload) made
+  // the object: it did when the object is there with this upload's size and,
+  // where the service gives a multipart ETag (the MD5 of the parts' MD5s, "-"
+  // and the part count: S3, Swift's s3api, MinIO, Ceph), this upload's ETag.
+  // Returns what Complete() answers then; nullopt when the object is not this
+  // upload's, or not there (the caller reports `failure`). The HEAD is
+  // retried on transient failures like any request; when it cannot be done
+  // at all, the error says both what failed and why it is unknown whether
+  // the object was made.
+  std::optional<bool> CompletedByEarlierAttempt(const std::string& key, const std::vector<std::string>& etags,
+                                                uint64_t expected_size, bool if_absent,
+                                                const ObjectStoreError& failure) {
+    std::optional<HeadResult> head;
+    try {
+      head = HeadObject(key);
+    } catch (const ObjectStoreError& e) {
+      throw ObjectStoreError(fmt::format("{}; whether an earlier attempt completed it is unknown: {}", failure.what(),
+                                         e.what()),
+                             failure.http_status(), failure.code());
+    }
+    if (!head || head->size != expected_size) {
+      spdlog::debug("{}: {}: no object of {} bytes at the key ({}); not completed", describe_, failure.what(),
+                    expected_size, head ? fmt::format("{} bytes there", head->size) : "nothing there");
+      return std::nullopt;
+    }
+    std::string ours = MultipartEtag(etags);
+    if (!ours.empty() && IsMultipartEtag(head->etag)) {
+      if (head->etag == ours) {
+        spdlog::debug("{}: {}, but the object is there with this upload's ETag {}: an earlier attempt completed it",
+                      describe_, failure.what(), ours);
+        return true;  // ours: for a commit-if-absent too, nothing else is in the way
+      }
+      spdlog::debug("{}: {}: the object there has ETag {}, this upload's would be {}", describe_, failure.what(),
+                    head->etag, ours);
+      // Someone else's object of the same size: a commit-if-absent answers
+      // "exists" (the caller compares contents); a plain commit did not happen.
+      if (if_absent) return false;
+      return std::nullopt;
+    }
+    // No multipart ETag to compare: the size is all there is. A plain commit
+    // takes it as done; a commit-if-absent answers "exists" and lets the
+    // caller compare contents.
+    spdlog::debug("{}: {}, but an object of {} bytes is there; taking it as completed", describe_, failure.what(),
+                  expected_size);
+    return !if_absent;
+  }
+
   void AbortUpload(const std::string& key, const std::string& id) {
     HttpResponse r = Send("DELETE", key, {{"uploadId", id}}, {}, "", "ABORT MULTIPART " + key);
     if (r.status == 204 || r.status == 200 || r.status == 404) return;
@@ -268,6 +359,19 @@ class S3Store : public ObjectStore {
   }
 
  private:
+  struct HeadResult {
+    uint64_t size = 0;
+    std::string etag;  // without quotes, lower case
+  };
+
+  std::optional<HeadResult> HeadObject(const std::string& key) {
+    HttpResponse r = Send("HEAD", key, {}, {}, "", "HEAD " + key);
+    if (r.status == 404) return std::nullopt;
+    if (r.status != 200) throw ResponseError(describe_, "HEAD " + key, r);
+    return HeadResult{std::stoull(r.Header("content-length").empty() ? "0" : r.Header("content-length")),
+                      NormalizedEtag(r.Header("etag"))};
+  }
+
   // "Only if nothing is there": If-None-Match on S3, the generation
   // precondition on GCS's XML API.
   void AddConditionalHeader(std::vector<std::pair<std::string, std::string>>& headers) {
@@ -287,11 +391,12 @@ class S3Store : public ObjectStore {
       headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", settings_.s3_sse_kms_key_id);
   }
 
-  // `key` empty: the bucket itself.
+  // `key` empty: the bucket itself. `attempts`: see SendWithRetries.
   HttpResponse Send(const std::string& method, const std::string& key,
                     const std::vector<std::pair<std::string, std::string>>& query,
                     const std::vector<std::pair<std::string, std::string>>& extra_headers, std::string_view body,
-                    const std::string& operation, const std::string& payload_hash = kEmptyPayloadHash) {
+                    const std::string& operation, const std::string& payload_hash = kEmptyPayloadHash,
+                    int* attempts = nullptr) {
     std::string path = base_path_;
     if (path_style_) path += "/" + location_.bucket;
     if (!key.empty()) path += "/" + UriEncode(key, true);
@@ -317,7 +422,7 @@ class S3Store : public ObjectStore {
       request.headers = sig.headers;
       request.headers.emplace_back("Authorization", SigV4Authorization(credentials_, region_, "s3", date, sig));
       return request;
-    });
+    }, attempts);
   }
 
   ObjectStoreLocation location_;

@@ -11,6 +11,7 @@
 // Object stores (S3, Azure, GCS) implement the same interface.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -92,6 +93,16 @@ class Storage {
   // objects that was. It cannot tell a dead writer from a live one, so the
   // caller must hold a lock that every writer under `prefix` takes.
   virtual size_t RemoveUncommitted(const std::string& prefix) = 0;
+  // The same for an area written without such a lock (wal/): removes only
+  // what writers left that has not changed for longer than `min_age`, which
+  // the caller chooses far beyond the time any write takes, so that the
+  // leftover is certainly abandoned. Returns how many objects it removed.
+  // Backends whose uncommitted writes expire on their own have nothing to do.
+  virtual size_t RemoveAbandoned(const std::string& prefix, std::chrono::seconds min_age) {
+    (void)prefix;
+    (void)min_age;
+    return 0;
+  }
 
   // Who may read what this storage creates, on backends where files have
   // owners and modes (POSIX): the owner alone (directories 0700, files 0600),

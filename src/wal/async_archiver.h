@@ -11,6 +11,10 @@
 //   <spool>/done/<name>      durable in the repository; not yet acknowledged
 //   <spool>/error/<name>     the worker failed on it: the message
 //
+// Markers for files no longer .ready (PostgreSQL archived them some other
+// way, e.g. while archive_command was synchronous) are removed by the worker:
+// PostgreSQL will never ask about them, and they must not fill the queue.
+//
 // The archive_command call for a segment starts the worker if none runs,
 // then waits for done/<name>, removes it and returns success. It never
 // acknowledges a segment the worker has not committed: done/ is written only
