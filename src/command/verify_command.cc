@@ -168,6 +168,25 @@ VerifyResult RunVerify(const VerifyOptions& options) {
   for (const auto& [key, reason] : damaged)
     result.problems.push_back(
         {key.first, key.second, fmt::format("backup {} is damaged: file {}: {}", key.first, key.second, reason)});
+  // Chunks are read through the index files, which are only copies of the
+  // packs' trailers: read each trailer too, or damage to it (entry table or
+  // footer) would go unnoticed until the index files are lost and the pack
+  // can no longer describe its own chunks.
+  for (uint32_t p = 0; p < index.pack_count(); ++p) {
+    const std::string& path = index.PackPath(p);
+    try {
+      ReadPackTrailer(repo->storage(), path, index.PackSize(p));
+    } catch (const NotFoundError&) {
+      // removed by a gc meanwhile (verify takes no lock)
+    } catch (const IntegrityError& e) {
+      result.problems.push_back(
+          {"", path,
+           fmt::format("{}: the pack's trailer (entry table and footer) is damaged; its chunks are still found "
+                       "through index/, which holds a copy of it, but without those index files this pack cannot be "
+                       "read: keep index/ and take a new backup into a new repository",
+                       e.what())});
+    }
+  }
   result.chunks_checked = chunks.size();
   result.bytes_checked = bytes;
   if (options.backup.empty()) VerifyWalArchive(*repo, backups, jobs, result);

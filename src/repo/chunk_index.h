@@ -59,6 +59,7 @@ class ChunkIndex {
   // when the pack of the first was removed under it (chunk_reader.h).
   std::vector<ChunkLocation> Locations(const Digest& id) const;
   const std::string& PackPath(uint32_t pack) const { return packs_[pack]; }
+  size_t pack_count() const { return packs_.size(); }
   // The pack's size as its index file (or trailer reading) gave it.
   uint64_t PackSize(uint32_t pack) const { return pack_sizes_[pack]; }
   // Index files left out by Load(), each with why: "index/<name>.json.zst".

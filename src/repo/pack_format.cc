@@ -76,6 +76,10 @@ std::string EncodePackTrailer(const std::vector<PackEntry>& entries) {
 uint32_t DecodePackFooterCount(std::string_view footer, const std::string& pack) {
   if (footer.size() != kPackFooterSize) throw IntegrityError(fmt::format("pack {}: footer is truncated", pack));
   CheckMagic(footer.substr(40), kPackFooterMagic, pack, "footer");
+  // The only footer bytes no checksum covers: zero in this version, so any
+  // other value is damage (section 7.3).
+  if (GetU32(footer.data() + 4) != 0)
+    throw IntegrityError(fmt::format("pack {}: footer is damaged: its reserved word is not zero", pack));
   return GetU32(footer.data());
 }
 
