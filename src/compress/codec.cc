@@ -108,7 +108,9 @@ void DecompressInto(Codec codec, std::string_view input, size_t raw_size, char* 
     case Codec::kNone:
       if (input.size() != raw_size)
         throw IntegrityError(fmt::format("stored size {} differs from expected {}", input.size(), raw_size));
-      std::memcpy(output, input.data(), input.size());
+      // memcpy from or to a null pointer is undefined even for 0 bytes, and an
+      // empty chunk's buffers may be null.
+      if (raw_size > 0) std::memcpy(output, input.data(), input.size());
       return;
     case Codec::kZstd: {
       // One context per thread: ZSTD_decompress would allocate one per chunk.

@@ -51,12 +51,13 @@ BackupHistory BackupHistory::FromText(const std::string& text, const std::string
   } catch (const json::exception& e) {
     throw IntegrityError(fmt::format("{} is damaged: {}", where, e.what()));
   }
-  if (!j.is_object() || j.value("format", "") != "pgvault-backup-history")
-    throw IntegrityError(fmt::format("{} is damaged: not a pgvault backup history", where));
-  CheckFormatVersion(j, where);
-  CheckSeal(j, where);
   BackupHistory history;
   try {
+    // Inside the try: j.value throws when "format" is there but no string.
+    if (!j.is_object() || j.value("format", "") != "pgvault-backup-history")
+      throw IntegrityError(fmt::format("{} is damaged: not a pgvault backup history", where));
+    CheckFormatVersion(j, where);
+    CheckSeal(j, where);
     for (const auto& b : j.at("backups")) {
       HistoryEntry e;
       e.id = b.at("id").get<std::string>();
