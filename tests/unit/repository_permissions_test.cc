@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "repo/repository.h"
 #include "repo/repository_config.h"
+#include "repo/sealed_json.h"
 #include "storage/posix_storage.h"
 
 namespace pgvault {
@@ -130,9 +131,9 @@ TEST(RepositoryConfigGroupAccess, RecordedAndOffWhenAbsent) {
   // A config written before the key existed: owner only.
   auto json = nlohmann::json::parse(text);
   json.erase("group_access");
-  EXPECT_FALSE(RepositoryConfig::FromJson(json.dump(), "c").group_access);
+  EXPECT_FALSE(RepositoryConfig::FromJson(SealJson(json), "c").group_access);
   json["group_access"] = "yes";
-  EXPECT_THROW(RepositoryConfig::FromJson(json.dump(), "c"), Error);
+  EXPECT_THROW(RepositoryConfig::FromJson(SealJson(json), "c"), Error);
 }
 
 }  // namespace
