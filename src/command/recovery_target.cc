@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/decimal_number.h"
 #include "core/error.h"
 #include "core/posix_io.h"
 #include "pg/wal_segment.h"
@@ -43,9 +44,10 @@ std::vector<TimelineBranch> ParseHistory(const std::string& text, const std::str
     if (line.empty() || line[0] == '#') continue;
     std::istringstream fields(line);
     std::string tli, lsn;
-    if (!(fields >> tli >> lsn) || !AllDigits(tli))
+    std::optional<uint64_t> parent;
+    if (!(fields >> tli >> lsn) || !(parent = ParseDecimal(tli, std::numeric_limits<uint32_t>::max())) || *parent == 0)
       throw IntegrityError(fmt::format("{}: cannot parse the line '{}'", where, line));
-    out.push_back({static_cast<uint32_t>(std::stoul(tli)), ParseLsn(lsn)});
+    out.push_back({static_cast<uint32_t>(*parent), ParseLsn(lsn)});
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "compress/codec.h"
 
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <lz4.h>
 #include <zstd.h>
@@ -98,7 +99,38 @@ std::string_view Compressor::CompressView(std::string_view input, Codec* used) {
   return input;
 }
 
+// LZ4's block format cannot expand one input byte into more than 255 output
+// bytes (a match length is extended one byte = 255 at a time).
+constexpr size_t kLz4MaxRatio = 255;
+
+void CheckDecodableSize(Codec codec, std::string_view input, size_t raw_size) {
+  switch (codec) {
+    case Codec::kNone:
+      if (input.size() != raw_size)
+        throw IntegrityError(fmt::format("stored size {} differs from expected {}", input.size(), raw_size));
+      return;
+    case Codec::kLz4:
+      if (raw_size > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+          raw_size > input.size() * kLz4MaxRatio + 64)
+        throw IntegrityError(
+            fmt::format("lz4: {} stored bytes cannot decode to the {} bytes expected", input.size(), raw_size));
+      return;
+    case Codec::kZstd: {
+      // Every frame pgvault writes records its content size: a sum that
+      // disagrees is damage, found before the output is allocated.
+      unsigned long long frames = ZSTD_findDecompressedSize(input.data(), input.size());
+      if (frames == ZSTD_CONTENTSIZE_ERROR)
+        throw IntegrityError(fmt::format("zstd: {} stored bytes are not zstd frames", input.size()));
+      if (frames != ZSTD_CONTENTSIZE_UNKNOWN && frames != raw_size)
+        throw IntegrityError(fmt::format("zstd: frames hold {} bytes, {} expected", frames, raw_size));
+      return;
+    }
+  }
+  throw IntegrityError(fmt::format("unknown codec {}", static_cast<int>(codec)));
+}
+
 void Decompress(Codec codec, std::string_view input, size_t raw_size, std::string& output) {
+  CheckDecodableSize(codec, input, raw_size);
   output.resize(raw_size);
   DecompressInto(codec, input, raw_size, output.data());
 }

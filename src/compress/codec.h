@@ -48,6 +48,11 @@ class Compressor {
   std::unique_ptr<State> state_;
 };
 
+// Throws IntegrityError when `input` cannot decode to `raw_size` bytes (a
+// stored copy of another size, an lz4 block too short for it, zstd frames
+// that record another content size): checked before anything is allocated,
+// so a forged size read from a repository costs no memory.
+void CheckDecodableSize(Codec codec, std::string_view input, size_t raw_size);
 // Decompresses a chunk whose plaintext is exactly `raw_size` bytes. Throws
 // IntegrityError when the stored bytes are not a valid frame of that size.
 void Decompress(Codec codec, std::string_view input, size_t raw_size, std::string& output);

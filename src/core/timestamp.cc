@@ -37,12 +37,24 @@ std::string FormatBackupIdTime(SystemTime time) {
                      tm.tm_min, tm.tm_sec);
 }
 
+namespace {
+// The years a SystemTime (nanoseconds since 1970 in 64 bits) holds with room
+// to spare; no PostgreSQL WAL was written outside them.
+constexpr int kFirstYear = 1900;
+constexpr int kLastYear = 2200;
+}  // namespace
+
 SystemTime ParseTimestamp(const std::string& text) {
   std::tm tm{};
   int millis = 0;
   int year, month, day, hour, minute, second;
   if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &year, &month, &day, &hour, &minute, &second, &millis) < 6)
     throw Error(fmt::format("invalid timestamp '{}'", text));
+  // Out-of-range fields would be normalised by timegm() or overflow the
+  // clock's nanoseconds (years before 1678 or after 2261).
+  if (year < kFirstYear || year > kLastYear || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 ||
+      hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60 || millis < 0 || millis > 999)
+    throw Error(fmt::format("invalid timestamp '{}': a field is out of range", text));
   tm.tm_year = year - 1900;
   tm.tm_mon = month - 1;
   tm.tm_mday = day;
@@ -92,7 +104,8 @@ std::optional<SystemTime> ParseTimestampWithZone(const std::string& text, std::s
   if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' || text[7] != '-' ||
       (text[10] != ' ' && text[10] != 'T') || text[13] != ':' || text[16] != ':')
     return fail("not in the form YYYY-MM-DD HH:MM:SS");
-  if (*year < 1) return fail("there is no year 0");
+  if (*year < kFirstYear || *year > kLastYear)
+    return fail(fmt::format("year {} is not {} to {}", *year, kFirstYear, kLastYear));
   if (*month < 1 || *month > 12) return fail(fmt::format("there is no month {}", *month));
   if (*day < 1 || *day > DaysInMonth(*year, *month))
     return fail(fmt::format("there is no day {} in {} {}", *day, kMonthNames[*month - 1], *year));

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/decimal_number.h"
 #include "core/error.h"
 #include "crypto/base64.h"
 #include "crypto/md5.h"
@@ -58,7 +59,10 @@ class AzureBlobStore : public ObjectStore {
     if (r.status == 404) return std::nullopt;
     if (r.status != 200) throw ResponseError(describe_, "HEAD " + key, r);
     std::string length = r.Header("content-length");
-    return std::stoull(length.empty() ? "0" : length);
+    auto size = ParseDecimal(length.empty() ? "0" : length);
+    if (!size)
+      throw Error(fmt::format("{}: HEAD {} answered Content-Length '{}', which is not a number", describe_, key, length));
+    return *size;
   }
 
   std::string Get(const std::string& key, std::optional<std::pair<uint64_t, uint64_t>> range) override {
@@ -139,7 +143,12 @@ class AzureBlobStore : public ObjectStore {
     for (std::string_view blob : XmlElements(r.body, "Blob")) {
       ObjectInfo info;
       info.path = XmlFirst(blob, "Name").value_or("");
-      info.size = std::stoull(XmlFirst(blob, "Content-Length").value_or("0"));
+      std::string length = XmlFirst(blob, "Content-Length").value_or("0");
+      auto size = ParseDecimal(length);
+      if (!size)
+        throw Error(fmt::format("{}: LIST answered the Content-Length '{}' for {}, which is not a number", describe_,
+                                length, info.path));
+      info.size = *size;
       page.objects.push_back(std::move(info));
     }
     page.next = XmlFirst(r.body, "NextMarker").value_or("");

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/decimal_number.h"
 #include "core/error.h"
 #include "core/hex.h"
 #include "crypto/base64.h"
@@ -177,7 +178,12 @@ class S3Store : public ObjectStore {
     for (std::string_view contents : XmlElements(r.body, "Contents")) {
       ObjectInfo info;
       info.path = XmlFirst(contents, "Key").value_or("");
-      info.size = std::stoull(XmlFirst(contents, "Size").value_or("0"));
+      std::string size = XmlFirst(contents, "Size").value_or("0");
+      auto value = ParseDecimal(size);
+      if (!value)
+        throw Error(fmt::format("{}: LIST {} answered the size '{}' for {}, which is not a number", describe_, prefix,
+                                size, info.path));
+      info.size = *value;
       page.objects.push_back(std::move(info));
     }
     if (XmlFirst(r.body, "IsTruncated").value_or("false") == "true") {
@@ -368,8 +374,11 @@ class S3Store : public ObjectStore {
     HttpResponse r = Send("HEAD", key, {}, {}, "", "HEAD " + key);
     if (r.status == 404) return std::nullopt;
     if (r.status != 200) throw ResponseError(describe_, "HEAD " + key, r);
-    return HeadResult{std::stoull(r.Header("content-length").empty() ? "0" : r.Header("content-length")),
-                      NormalizedEtag(r.Header("etag"))};
+    std::string length = r.Header("content-length");
+    auto size = ParseDecimal(length.empty() ? "0" : length);
+    if (!size)
+      throw Error(fmt::format("{}: HEAD {} answered Content-Length '{}', which is not a number", describe_, key, length));
+    return HeadResult{*size, NormalizedEtag(r.Header("etag"))};
   }
 
   // "Only if nothing is there": If-None-Match on S3, the generation

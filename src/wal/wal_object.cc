@@ -111,8 +111,12 @@ WalObjectHeader DecodeWalObjectHeader(std::string_view bytes, const std::string&
   std::memcpy(h.sha256.data(), bytes.data() + 24, 32);
   h.system_identifier = GetLe64(bytes.data() + 56);
   h.archived_at_us = static_cast<int64_t>(GetLe64(bytes.data() + 64));
-  if (h.size > (1ull << 32))
-    throw IntegrityError(fmt::format("{} is damaged: implausible size {}", where, h.size));
+  // PostgreSQL's largest WAL segment is 1 GiB; history and backup files are
+  // small. A larger size is a damaged or forged header, refused before the
+  // payload is read or anything is allocated for it.
+  if (h.size > kMaxWalObjectSize)
+    throw IntegrityError(fmt::format("{} is damaged: implausible size {} (the largest WAL segment is {} bytes)", where,
+                                     h.size, kMaxWalObjectSize));
   return h;
 }
 

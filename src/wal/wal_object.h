@@ -36,6 +36,8 @@
 namespace pgvault {
 
 inline constexpr size_t kWalObjectHeaderSize = 72;
+// PostgreSQL's largest WAL segment (initdb --wal-segsize 1024).
+inline constexpr uint64_t kMaxWalObjectSize = uint64_t{1} << 30;
 
 struct WalObjectHeader {
   enum class DigestOf : uint8_t { kPlaintext = 0, kPayload = 1 };

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "core/decimal_number.h"
 #include "core/detached_process.h"
 #include "core/error.h"
 #include "core/posix_io.h"
@@ -69,11 +70,9 @@ std::optional<Want> ReadWant(const PrefetchOptions& o) {
   Want w;
   std::string size;
   if (!std::getline(in, w.name) || !std::getline(in, size) || !std::getline(in, w.repo)) return std::nullopt;
-  try {
-    w.segment_size = static_cast<uint32_t>(std::stoul(size));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  auto segment_size = ParseDecimal(size, std::numeric_limits<uint32_t>::max());
+  if (!segment_size) return std::nullopt;
+  w.segment_size = static_cast<uint32_t>(*segment_size);
   if (!IsWalSegmentName(w.name) || !IsValidWalSegmentSize(w.segment_size))
     return std::nullopt;
   return w;

@@ -81,6 +81,8 @@ TEST(RecoveryTargetTime, ImpossibleDatesAndTimesAreRefused) {
            "2026-00-10 12:00:00+00",   //
            "2026-11-00 12:00:00+00",   //
            "0000-01-01 00:00:00+00",   // there is no year 0
+           "0026-01-01 00:00:00+00",   // before 1678 the clock's nanoseconds overflow (UBSan, fuzz)
+           "9999-12-31 23:59:59+00",   // after 2261 likewise
            "2026-11-24 16:15:00",      // no zone
            "2026-11-24 16:15:00+24",   // zone out of range
            "2026-11-24 16:15:00+05:60",

@@ -2,6 +2,7 @@
 // configuration (recovery_target_time), which cannot read "Z" at startup.
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "core/timestamp.h"
 
 namespace pgvault {
@@ -14,6 +15,17 @@ TEST(Timestamp, PostgresFormIsNumericZoneWithMicroseconds) {
   ASSERT_TRUE(t);
   EXPECT_EQ(FormatPostgresTimestamp(*t), "2026-11-25 04:57:56.123456+00");
   EXPECT_EQ(FormatPostgresTimestamp(ParseTimestamp("1969-12-31T23:59:59.500Z")), "1969-12-31 23:59:59.500000+00");
+}
+
+// Timestamps read back from catalogs and manifests: a field out of range is
+// refused instead of normalised by timegm() or overflowing the clock.
+TEST(Timestamp, RecordedFormRefusesFieldsOutOfRange) {
+  for (const std::string v : {"0026-01-01T00:00:00Z", "9999-01-01T00:00:00Z", "2026-13-01T00:00:00Z",
+                              "2026-11-32T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T04:61:00Z",
+                              "2026-11-25T04:57:56.1000Z", "2026-11-25T04:57:56.-1Z", "garbage"}) {
+    EXPECT_THROW(ParseTimestamp(v), Error) << v;
+  }
+  EXPECT_NO_THROW(ParseTimestamp("2200-12-31T23:59:59.999Z"));
 }
 
 }  // namespace pgvault
