@@ -117,12 +117,25 @@ void CheckDecodableSize(Codec codec, std::string_view input, size_t raw_size) {
       return;
     case Codec::kZstd: {
       // Every frame pgvault writes records its content size: a sum that
-      // disagrees is damage, found before the output is allocated.
-      unsigned long long frames = ZSTD_findDecompressedSize(input.data(), input.size());
-      if (frames == ZSTD_CONTENTSIZE_ERROR)
-        throw IntegrityError(fmt::format("zstd: {} stored bytes are not zstd frames", input.size()));
-      if (frames != ZSTD_CONTENTSIZE_UNKNOWN && frames != raw_size)
-        throw IntegrityError(fmt::format("zstd: frames hold {} bytes, {} expected", frames, raw_size));
+      // disagrees is damage, found before the output is allocated. (Frames
+      // that do not record it are bounded by the caller's own limits.)
+      unsigned long long total = 0;
+      bool known = true;
+      for (std::string_view rest = input; !rest.empty();) {
+        size_t frame = ZSTD_findFrameCompressedSize(rest.data(), rest.size());
+        if (ZSTD_isError(frame))
+          throw IntegrityError(fmt::format("zstd: {} stored bytes are not whole zstd frames ({})", input.size(),
+                                           ZSTD_getErrorName(frame)));
+        unsigned long long content = ZSTD_getFrameContentSize(rest.data(), frame);
+        if (content == ZSTD_CONTENTSIZE_ERROR)
+          throw IntegrityError(fmt::format("zstd: {} stored bytes are not zstd frames", input.size()));
+        if (content == ZSTD_CONTENTSIZE_UNKNOWN) known = false;
+        else total += content;
+        if (total > raw_size) break;
+        rest.remove_prefix(frame);
+      }
+      if ((known && total != raw_size) || total > raw_size)
+        throw IntegrityError(fmt::format("zstd: frames hold {} bytes, {} expected", total, raw_size));
       return;
     }
   }

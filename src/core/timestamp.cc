@@ -38,10 +38,10 @@ std::string FormatBackupIdTime(SystemTime time) {
 }
 
 namespace {
-// The years a SystemTime (nanoseconds since 1970 in 64 bits) holds with room
-// to spare; no PostgreSQL WAL was written outside them.
-constexpr int kFirstYear = 1900;
-constexpr int kLastYear = 2200;
+// The whole years a SystemTime (nanoseconds since 1970 in 64 bits: from
+// September 1677 to April 2262) holds.
+constexpr int kFirstYear = 1678;
+constexpr int kLastYear = 2261;
 }  // namespace
 
 SystemTime ParseTimestamp(const std::string& text) {

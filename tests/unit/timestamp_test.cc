@@ -25,7 +25,8 @@ TEST(Timestamp, RecordedFormRefusesFieldsOutOfRange) {
                               "2026-11-25T04:57:56.1000Z", "2026-11-25T04:57:56.-1Z", "garbage"}) {
     EXPECT_THROW(ParseTimestamp(v), Error) << v;
   }
-  EXPECT_NO_THROW(ParseTimestamp("2200-12-31T23:59:59.999Z"));
+  EXPECT_NO_THROW(ParseTimestamp("2261-12-31T23:59:59.999Z"));
+  EXPECT_NO_THROW(ParseTimestamp("1678-01-01T00:00:00Z"));
 }
 
 }  // namespace pgvault
