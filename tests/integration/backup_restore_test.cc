@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "support/dataset.h"
+#include "support/file_bytes.h"
 #include "support/pg_cluster.h"
 #include "support/pgvault_cli.h"
 #include "support/temp_dir.h"
@@ -21,11 +22,6 @@ constexpr int kScale = 10;
 constexpr int kRandomMb = 24;
 
 long HistoryCount(PgCluster& pg) { return std::stol(pg.Value("SELECT count(*) FROM pgbench_history")); }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // Restores `backup_id` into tmp/restored (tablespace to tmp/ts_restored),
 // starts it, and checks everything the acceptance list asks for.

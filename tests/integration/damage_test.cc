@@ -9,35 +9,13 @@
 #include <gtest/gtest.h>
 
 #include "support/dataset.h"
+#include "support/file_bytes.h"
 #include "support/pg_cluster.h"
 #include "support/pgvault_cli.h"
 #include "support/temp_dir.h"
 
 using namespace pgvault::test;
 namespace fs = std::filesystem;
-
-namespace {
-
-std::set<std::string> ErrorLines(const std::string& text) {
-  std::set<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with("pgvault: error: ")) out.insert(line);
-  return out;
-}
-
-void FlipByte(const std::string& path, off_t offset) {
-  int fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0) << path;
-  unsigned char b;
-  ASSERT_EQ(::pread(fd, &b, 1, offset), 1);
-  b ^= 0x40;
-  ASSERT_EQ(::pwrite(fd, &b, 1, offset), 1);
-  ::close(fd);
-}
-
-}  // namespace
 
 TEST(Damage, FlippedByteInAPackIsNamedByVerifyAndStopsRestore) {
   TempDir tmp;

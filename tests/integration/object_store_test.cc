@@ -13,6 +13,7 @@
 
 #include "storage/storage.h"
 #include "support/dataset.h"
+#include "support/file_bytes.h"
 #include "support/object_store_backend.h"
 #include "support/pg_cluster.h"
 #include "support/pgvault_cli.h"
@@ -24,11 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 
 long HistoryCount(PgCluster& pg) { return std::stol(pg.Value("SELECT count(*) FROM pgbench_history")); }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // Waits until the server has archived everything up to a fresh segment switch.
 void SwitchAndWaitForArchive(PgCluster& pg) {

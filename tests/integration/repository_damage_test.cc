@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/dataset.h"
+#include "support/file_bytes.h"
 #include "support/pg_cluster.h"
 #include "support/pgvault_cli.h"
 #include "support/subprocess.h"
@@ -27,18 +28,14 @@ namespace {
 
 constexpr auto npos = std::string::npos;
 
-std::vector<std::string> ErrorLines(const std::string& text) {
+// The lines of `text` that start with "pgvault: error: ", in order, repeats kept.
+std::vector<std::string> ErrorLinesInOrder(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line))
     if (line.starts_with("pgvault: error: ")) out.push_back(line);
   return out;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 uint64_t SizeOfPacks(const std::string& repo) {
@@ -107,7 +104,7 @@ TEST(RepositoryDamage, AnUnreadableManifestCostsOnlyItsOwnBackup) {
   // verify fails, names the manifest, and still verifies the other backup.
   RunResult verify = Pgvault({"verify", "--repo", repo});
   EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
-  auto errors = ErrorLines(verify.err);
+  auto errors = ErrorLinesInOrder(verify.err);
   ASSERT_EQ(errors.size(), 1u) << verify.err;
   EXPECT_NE(errors[0].find(manifest_object), npos) << errors[0];
   EXPECT_NE(verify.out.find("verify found 1 problem(s) (1 backup(s) checked)"), npos) << verify.out;

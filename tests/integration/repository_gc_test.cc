@@ -20,6 +20,7 @@
 #include "repo/chunk_index.h"
 #include "storage/posix_storage.h"
 #include "support/dataset.h"
+#include "support/file_bytes.h"
 #include "support/object_store_backend.h"
 #include "support/object_store_server.h"
 #include "support/pg_cluster.h"
@@ -34,11 +35,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto npos = std::string::npos;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 struct Area {
   uint64_t files = 0, bytes = 0;

@@ -15,6 +15,7 @@
 
 #include "storage/posix_storage.h"
 #include "support/dataset.h"
+#include "support/file_bytes.h"
 #include "support/pg_cluster.h"
 #include "support/pgvault_cli.h"
 #include "support/repository_surgery.h"
@@ -27,26 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto npos = std::string::npos;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
-
-void FlipByte(const std::string& path, off_t offset) {
-  int fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0) << path;
-  unsigned char b;
-  ASSERT_EQ(::pread(fd, &b, 1, offset), 1);
-  b ^= 0x40;
-  ASSERT_EQ(::pwrite(fd, &b, 1, offset), 1);
-  ::close(fd);
-}
 
 // Pack files, largest first.
 std::vector<std::string> PacksBySize(const std::string& repo) {

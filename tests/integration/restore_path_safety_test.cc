@@ -13,6 +13,7 @@
 
 #include "crypto/sha256.h"
 #include "repo/compressed_json.h"
+#include "support/file_bytes.h"
 #include "support/pg_cluster.h"
 #include "storage/posix_storage.h"
 #include "support/pgvault_cli.h"
@@ -26,16 +27,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto npos = std::string::npos;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
 
 json ReadFileList(const std::string& repo, const std::string& id) {
   std::string path = repo + "/backups/" + id + "/files.json.zst";

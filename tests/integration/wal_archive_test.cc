@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/file_bytes.h"
 #include "support/pg_cluster.h"
 #include "support/pgvault_cli.h"
 #include "support/temp_dir.h"
@@ -21,16 +22,6 @@ using namespace pgvault::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
 
 std::string ArchiveCommand(const std::string& repo) {
   return std::string("archive_command = '") + PGVAULT_BINARY + " wal-push --repo " + repo + " %p'";

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/file_bytes.h"
 #include "support/pg_cluster.h"
 #include "support/pgvault_cli.h"
 #include "support/temp_dir.h"
@@ -57,11 +58,6 @@ bool ArchivedWithin(PgCluster& pg, const std::string& name, int seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return false;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 // The WAL segment names stored in the (local) repository.
