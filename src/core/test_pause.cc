@@ -22,4 +22,9 @@ void TestStorageDelay() {
   if (ms != nullptr && std::atoi(ms) > 0) ::usleep(static_cast<useconds_t>(std::atoi(ms)) * 1000);
 }
 
+void TestRemoveDelay() {
+  const char* ms = std::getenv("PGVAULT_TEST_REMOVE_DELAY_MS");
+  if (ms != nullptr && std::atoi(ms) > 0) ::usleep(static_cast<useconds_t>(std::atoi(ms)) * 1000);
+}
+
 }  // namespace pgvault

@@ -14,4 +14,10 @@ void TestPausePoint(const char* point);
 // slow object store does to archiving.
 void TestStorageDelay();
 
+// Test-only slow removal: sleeps PGVAULT_TEST_REMOVE_DELAY_MS milliseconds
+// (when set) before each object a directory repository removes, so that
+// bench/fault-campaign's kills land between the removals of `wal expire`
+// and `repo gc` (on a fast disk they finish before any kill could).
+void TestRemoveDelay();
+
 }  // namespace pgvault

@@ -248,6 +248,7 @@ void PosixStorage::RemoveObjects(const std::vector<std::string>& paths) {
   std::set<std::string> directories;
   for (const auto& path : paths) {
     std::string full = FullPath(path);
+    TestRemoveDelay();
     {
       std::lock_guard lock(fd_cache_mutex_);
       fd_cache_.erase(full);
