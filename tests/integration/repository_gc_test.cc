@@ -101,8 +101,9 @@ void RestoreAndCheck(const std::string& repo, const std::string& id, const std::
   auto restored = PgCluster::Adopt(dir);
   restored->Start();
   for (const auto& [table, sum] : sums) EXPECT_EQ(TableChecksum(*restored, table), sum) << table;
-  if (!absent_table.empty())
+  if (!absent_table.empty()) {
     EXPECT_EQ(restored->Value("SELECT count(*)::text FROM pg_class WHERE relname = '" + absent_table + "'"), "0");
+  }
   ExpectAmcheckAndChecksumsClean(*restored);
 }
 
