@@ -229,6 +229,11 @@ void Repository::DeleteBackup(const std::string& id) {
   spdlog::debug("deleted backup {}", id);
 }
 
+const RepositoryConfig& Repository::ReloadConfig() {
+  config_ = RepositoryConfig::FromJson(storage_->Read(kConfigPath), Describe() + "/" + kConfigPath);
+  return config_;
+}
+
 void Repository::BindSystemIdentifier(uint64_t system_identifier) {
   // Re-read: another writer may have bound it since Open().
   std::string where = Describe() + "/" + kConfigPath;

@@ -58,6 +58,9 @@ class Repository {
 
   Storage& storage() { return *storage_; }
   const RepositoryConfig& config() const { return config_; }
+  // Reads config.json again (checked as on Open): another process may have
+  // bound the system identifier since.
+  const RepositoryConfig& ReloadConfig();
   std::string Describe() const { return storage_->Describe(); }
 
   // Exclusive writer lock, held for the life of the returned object. Taking

@@ -16,6 +16,12 @@ namespace pgvault {
 
 uint64_t BindRepositoryForWal(Repository& repo, const std::string& name, std::string_view content) {
   if (auto bound = repo.config().system_identifier) return *bound;
+  // The first backup binds the repository under the writer lock, which it
+  // then holds until it ends, while it waits for pushes to archive its WAL.
+  // A push (or a long-lived asynchronous worker) that opened the repository
+  // before that bind must see it, not ask for the lock: it would be refused
+  // until the backup ended, and the backup would wait for it.
+  if (auto bound = repo.ReloadConfig().system_identifier) return *bound;
   auto kind = ClassifyWalFileName(name);
   if (kind != WalFileKind::kSegment && kind != WalFileKind::kPartial)
     throw Error(fmt::format("repository {} is not yet bound to a cluster; archive a WAL segment or take a backup "

@@ -2,6 +2,7 @@
 // the same words, and config.json is only ever accepted as `repo init` makes it.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -19,6 +20,7 @@
 #include "repo/repository.h"
 #include "repo/sealed_json.h"
 #include "storage/posix_storage.h"
+#include "wal/wal_archive.h"
 
 using namespace pgvault;
 using nlohmann::json;
@@ -113,6 +115,26 @@ TEST_F(VersionsTest, ConfigAcceptsExactlyTheChunkAndPackSizesRepoInitAllows) {
   j["pack_size"] = 1 << 20;
   WriteConfig(j);
   EXPECT_NO_THROW(Open());
+}
+
+// The first backup binds the repository under the writer lock and holds the
+// lock until it ends, waiting meanwhile for its WAL to be archived. A push
+// (or the long-lived asynchronous worker) that opened the repository before
+// that bind must take the binding, not ask for the lock: it was refused
+// until the backup ended, and the backup waited for it.
+TEST_F(VersionsTest, APushThatOpenedAnUnboundRepositoryTakesABindingMadeUnderAnotherLock) {
+  Repository::Init(*storage_, RepositoryConfig{});
+  auto pusher = Open();
+  auto backup = Open();
+  auto lock = backup->LockForWrite("backup");
+  backup->BindSystemIdentifier(7711810645444633105ull);
+  // A segment's first page: magic 0xD110, XLP_LONG_HEADER, timeline 1, then
+  // the long header's system identifier at byte 24.
+  std::string segment(8192, '\0');
+  segment[0] = '\x10', segment[1] = '\xD1', segment[2] = '\x02', segment[4] = '\x01';
+  uint64_t sysid = 7711810645444633105ull;
+  std::memcpy(segment.data() + 24, &sysid, sizeof sysid);
+  EXPECT_EQ(BindRepositoryForWal(*pusher, "000000010000000000000001", segment), sysid);
 }
 
 TEST_F(VersionsTest, RecordingTheSystemIdentifierKeepsKeysThisVersionDoesNotKnow) {
