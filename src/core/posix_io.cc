@@ -126,4 +126,20 @@ void WriteFileAtomically(const std::string& path, std::string_view data, mode_t 
   if (durable) FsyncDirectory(dir);
 }
 
+void CreatePrivateDirectories(const std::string& path) {
+  std::filesystem::path full(path);
+  std::filesystem::path level;
+  for (const auto& part : full) {
+    level /= part;
+    if (::mkdir(level.c_str(), 0700) == 0) {
+      // mkdir() took 0700 minus the umask, which may have removed bits the
+      // owner needs; only the directories made here are set.
+      if (::chmod(level.c_str(), 0700) != 0)
+        throw Error(fmt::format("cannot set the mode of {} to 0700: {}", level.string(), ErrnoText(errno)));
+    } else if (errno != EEXIST) {
+      throw Error(fmt::format("cannot create the directory {}: {}", level.string(), ErrnoText(errno)));
+    }
+  }
+}
+
 }  // namespace pgvault

@@ -26,5 +26,9 @@ std::string ReadWholeFile(const std::string& path);
 // With `durable` false, the fsyncs are skipped: still atomic, not crash-safe.
 void WriteFileAtomically(const std::string& path, std::string_view data, mode_t mode = 0600, bool durable = true);
 std::string ErrnoText(int err);
+// Creates `path` and its missing parents with mode 0700 whatever the umask
+// (directories that exist keep theirs): for spools that hold WAL and the
+// messages about it. Throws Error naming the level that failed.
+void CreatePrivateDirectories(const std::string& path);
 
 }  // namespace pgvault

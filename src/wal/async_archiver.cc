@@ -49,11 +49,7 @@ std::string DonePath(const AsyncArchiveOptions& o, const std::string& name) { re
 std::string ErrorPath(const AsyncArchiveOptions& o, const std::string& name) { return o.spool + "/error/" + name; }
 
 void PrepareSpool(const AsyncArchiveOptions& o) {
-  std::error_code ec;
-  for (const char* sub : {"done", "error"}) {
-    fs::create_directories(o.spool + "/" + sub, ec);
-    if (ec) throw Error(fmt::format("cannot create the spool directory {}/{}: {}", o.spool, sub, ec.message()));
-  }
+  for (const char* sub : {"done", "error"}) CreatePrivateDirectories(o.spool + "/" + sub);
 }
 
 void EnsureWorker(const AsyncArchiveOptions& o) {

@@ -113,9 +113,8 @@ std::optional<uint64_t> TakePrefetchedSegment(const PrefetchOptions& o, const st
 
 void PrefetchAfter(const PrefetchOptions& o, const std::string& name, uint64_t segment_size) {
   if (o.depth <= 0) return;
+  CreatePrivateDirectories(PrefetchDir(o));
   std::error_code ec;
-  fs::create_directories(PrefetchDir(o), ec);
-  if (ec) throw Error(fmt::format("cannot create the prefetch spool {}: {}", PrefetchDir(o), ec.message()));
   if (auto old = ReadWant(o); old && old->repo != o.repo) {
     // Spooled segments of another repository: not ours to hand out.
     for (auto it = fs::directory_iterator(PrefetchDir(o), ec); !ec && it != fs::directory_iterator(); it.increment(ec))
