@@ -1,10 +1,13 @@
 #include "api/yaml_json.h"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <cstdlib>
+#include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -143,6 +146,40 @@ void Emit(YAML::Emitter& out, const json& v) {
   }
 }
 
+// yaml-cpp 0.7 (Debian 12's) loops forever in LoadAll on some invalid input
+// (a stream starting with ',', for one: yaml-cpp issue 1040, fixed upstream
+// in 0.8 by PR 1319), allocating a null document per turn: 1 GB in a second.
+// Its parser then hands out documents that all start where the last one did,
+// without consuming anything. This pass walks the documents with the same
+// parser, events ignored, and refuses the stream at the first one that does
+// not move, before LoadAll is asked to build anything.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark start = YAML::Mark::null_mark();
+};
+
+void CheckEveryDocumentMoves(const std::string& text, const std::string& origin) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  std::optional<int> previous;
+  while (parser.HandleNextDocument(starts)) {
+    if (previous && starts.start.pos == *previous)
+      throw Error(fmt::format("{} line {}, column {}: not valid YAML: the parser cannot read past this point", origin,
+                              starts.start.line + 1, starts.start.column + 1));
+    previous = starts.start.pos;
+  }
+}
+
 }  // namespace
 
 std::vector<json> ParseYamlDocuments(const std::string& text, const std::string& origin, const YamlLimits& limits) {
@@ -152,6 +189,7 @@ std::vector<json> ParseYamlDocuments(const std::string& text, const std::string&
                                  origin, text.size(), limits.max_bytes >> 20));
   std::vector<YAML::Node> nodes;
   try {
+    CheckEveryDocumentMoves(text, origin);
     nodes = YAML::LoadAll(text);
   } catch (const YAML::DeepRecursion& e) {
     throw Error(fmt::format("{} line {}, column {}: refused: maps and lists nest more than {} deep", origin,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <thread>
 #include <map>
 #include <random>
 #include <set>
@@ -101,12 +102,36 @@ std::unique_ptr<Repository> Repository::Open(std::unique_ptr<Storage> storage) {
   return std::unique_ptr<Repository>(new Repository(std::move(storage), std::move(config)));
 }
 
+namespace {
+
+// A wal-push holds the writer lock only to record the system identifier in
+// a repository that has none yet (a few requests; seconds when an object
+// store needs retries). A backup that starts at that moment, typically the
+// very first one, waits for it instead of failing. Any other holder (a
+// backup, gc, expiry: minutes or hours) is refused at once.
+constexpr auto kWaitForWalBinding = std::chrono::seconds(60);
+
+std::unique_ptr<StorageLock> TakeLockWaitingForWalBinding(Storage& storage, const std::string& holder) {
+  auto deadline = std::chrono::steady_clock::now() + kWaitForWalBinding;
+  for (bool said = false;; said = true) {
+    try {
+      return storage.Lock("lock", holder);
+    } catch (const LockHeldError& e) {
+      if (e.holder().find("'wal-push'") == std::string::npos || std::chrono::steady_clock::now() > deadline) throw;
+      if (!said) spdlog::info("waiting for a wal-push that is recording the system identifier ({})", e.holder());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<StorageLock> Repository::LockForWrite(const std::string& command, bool clean_leftovers) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   std::string holder = fmt::format("pid {} on {}, '{}' since {}", getpid(), host, command,
                                    FormatTimestamp(std::chrono::system_clock::now()));
-  auto lock = storage_->Lock("lock", holder);
+  auto lock = TakeLockWaitingForWalBinding(*storage_, holder);
   if (!clean_leftovers) return lock;
   // Every writer under these prefixes holds this lock, so whatever uncommitted
   // objects are there now were left by writers that died. Other prefixes

@@ -133,9 +133,10 @@ class LeaseLock : public StorageLock {
       int64_t expires = lease.value("expires", int64_t{0});
       bool gone = owner.pid > 0 && !ProcessAlive(owner);
       if (!gone && expires > UnixNow())
-        throw Error(fmt::format("repository {} is locked by another pgvault process ({}); wait for it to finish (if "
-                                "that process is gone, the lock expires at {})",
-                                location_, lease.value("holder", "holder unknown"), FormatUnix(expires)));
+        throw LockHeldError(fmt::format("repository {} is locked by another pgvault process ({}); wait for it to "
+                                        "finish (if that process is gone, the lock expires at {})",
+                                        location_, lease.value("holder", "holder unknown"), FormatUnix(expires)),
+                            lease.value("holder", ""));
       spdlog::warn("repository {}: taking over the lock of a pgvault process that is gone ({})", location_,
                    lease.value("holder", "holder unknown"));
       // As below, the token read back decides: a takeover whose response was

@@ -370,8 +370,9 @@ std::unique_ptr<StorageLock> PosixStorage::Lock(const std::string& name, const s
       } catch (const Error&) {
       }
       while (!holder.empty() && holder.back() == '\n') holder.pop_back();
-      throw Error(fmt::format("repository {} is locked by another pgvault process ({}); wait for it to finish",
-                              root_, holder.empty() ? "holder unknown" : holder));
+      throw LockHeldError(fmt::format("repository {} is locked by another pgvault process ({}); wait for it to finish",
+                                      root_, holder.empty() ? "holder unknown" : holder),
+                          holder);
     }
     throw Error(fmt::format("cannot lock {}: {}", path, ErrnoText(errno)));
   }

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
+
 namespace pgvault {
 
 struct ObjectInfo {
@@ -42,6 +44,17 @@ class ObjectWriter {
 
 // Held repository lock; released on destruction (and by the OS if the process
 // dies, where the backend allows it).
+// Lock() found the lock held by another live process. `holder` is that
+// process's note ("pid N on HOST, 'COMMAND' since TIME"), empty if unknown.
+class LockHeldError : public Error {
+ public:
+  LockHeldError(const std::string& message, std::string holder) : Error(message), holder_(std::move(holder)) {}
+  const std::string& holder() const { return holder_; }
+
+ private:
+  std::string holder_;
+};
+
 class StorageLock {
  public:
   virtual ~StorageLock() = default;
@@ -116,8 +129,8 @@ class Storage {
   // mode). Throws Error naming the root when it cannot.
   virtual void RestrictRoot() {}
 
-  // Takes the repository-wide writer lock named `name`. Throws Error naming the
-  // current holder when it is taken and `wait` is false.
+  // Takes the repository-wide writer lock named `name`, at once or not at
+  // all: throws LockHeldError naming the current holder when it is taken.
   virtual std::unique_ptr<StorageLock> Lock(const std::string& name, const std::string& holder_info) = 0;
 
   // Convenience: Create + Append + Commit.

@@ -28,7 +28,9 @@ uint64_t BindRepositoryForWal(Repository& repo, const std::string& name, std::st
                             "before {}",
                             repo.Describe(), name));
   uint64_t sysid = ParseLongPageHeader(content, name).system_identifier;
-  auto lock = repo.LockForWrite("wal-push");
+  // Held for as little as possible: backups wait for it (LockForWrite). The
+  // leftovers of killed writers are the next backup's to remove.
+  auto lock = repo.LockForWrite("wal-push", /*clean_leftovers=*/false);
   repo.BindSystemIdentifier(sysid);
   return *repo.config().system_identifier;
 }

@@ -124,5 +124,25 @@ TEST(BoundedYaml, AnOversizedFileIsRefusedNamingTheFileAndTheLimit) {
   std::remove(path.c_str());
 }
 
+// fuzz/apply_document_fuzzer (a 70-byte mutation of a Cluster manifest):
+// yaml-cpp 0.7's LoadAll loops forever on a stream it cannot read past (',' at
+// the start of a document: yaml-cpp issue 1040), taking 1 GB a second. Each is
+// refused at once, naming the place; several documents still read.
+TEST(BoundedYaml, AStreamTheParserCannotReadPastIsRefusedInsteadOfLoopingForever) {
+  for (const std::string& text : {std::string(","), std::string(",a\n x\n"),
+                                 std::string(",a\xe8\xff\xff\xffrsion: pos\n \xff\xff\xffo\xfft\xfflu*ster:\n"
+                                             "    neme: echo-postgresql\n"),
+                                 std::string("kind: Backup\n---\n,\n")}) {
+    auto start = std::chrono::steady_clock::now();
+    std::string error = ParseError(text, "loop.yaml");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_NE(error.find("loop.yaml line"), std::string::npos) << error;
+    EXPECT_NE(error.find("not valid YAML"), std::string::npos) << error;
+  }
+  auto docs = ParseYamlDocuments("---\n---\na: 1\n---\nb: 2\n---\n", "ok.yaml");
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[1]["b"], 2);
+}
+
 }  // namespace
 }  // namespace pgvault

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -135,6 +137,29 @@ TEST_F(VersionsTest, APushThatOpenedAnUnboundRepositoryTakesABindingMadeUnderAno
   uint64_t sysid = 7711810645444633105ull;
   std::memcpy(segment.data() + 24, &sysid, sizeof sysid);
   EXPECT_EQ(BindRepositoryForWal(*pusher, "000000010000000000000001", segment), sysid);
+}
+
+// The first backup can start while the first wal-push holds the lock to
+// record the system identifier: it waits for that push instead of failing.
+// Any other holder is refused at once, naming it.
+TEST_F(VersionsTest, ABackupWaitsForAWalPushBindingAndNoOtherHolder) {
+  Repository::Init(*storage_, RepositoryConfig{});
+  auto pusher = Open();
+  auto backup = Open();
+  auto push_lock = std::make_unique<std::unique_ptr<StorageLock>>(pusher->LockForWrite("wal-push", false));
+  auto start = std::chrono::steady_clock::now();
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    push_lock.reset();
+  });
+  auto lock = backup->LockForWrite("backup");
+  release.join();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1400));
+  // Now the backup holds it: gc is refused at once.
+  auto gc = Open();
+  start = std::chrono::steady_clock::now();
+  EXPECT_CONTAINS(ErrorOf<LockHeldError>([&] { gc->LockForWrite("repo gc"); }), "'backup'");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
 
 TEST_F(VersionsTest, RecordingTheSystemIdentifierKeepsKeysThisVersionDoesNotKnow) {
