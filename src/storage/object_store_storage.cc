@@ -150,7 +150,8 @@ class LeaseLock : public StorageLock {
       store_.Put(key_, Content(), true);
     }
     auto mine = store_.GetVersioned(key_);
-    if (!mine || Parse(mine->data).value("token", "") != token_) throw Race();
+    if (!mine || Parse(mine->data).value("token", "") != token_)
+      throw Race(mine ? Parse(mine->data).value("holder", "") : std::string());
     etag_ = mine->etag;
     renewed_at_ = std::chrono::steady_clock::now();
     renewer_ = std::thread([this] { Renew(); });
@@ -181,9 +182,14 @@ class LeaseLock : public StorageLock {
   }
 
  private:
-  Error Race() const {
-    return Error(fmt::format("repository {} was locked by another pgvault process at the same moment; try again",
-                             location_));
+  // Another process wrote its lease between our look and our write: it holds
+  // the lock now (a LockHeldError, so that a backup waits for a wal-push
+  // recording the system identifier, as when it finds that push's lease).
+  LockHeldError Race(const std::string& holder) const {
+    return LockHeldError(
+        fmt::format("repository {} was locked by another pgvault process at the same moment ({}); try again",
+                    location_, holder.empty() ? "holder unknown" : holder),
+        holder);
   }
 
   static nlohmann::json Parse(const std::string& text) {
