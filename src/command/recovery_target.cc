@@ -337,8 +337,8 @@ BackupManifest ChooseBackupForTarget(Repository& repo, WalArchive& archive, cons
   if (target.kind == K::kTime) {
     SystemTime end_time = ParseTimestamp(chosen->stop_time);
     if (last > stop_segno) {
-      auto header = archive.Stat(last_name);
-      if (header) end_time = SystemTime(std::chrono::microseconds(header->archived_at_us));
+      WalObjectHeader header;  // proven: the refusal below rests on its time
+      if (archive.Fetch(last_name, &header)) end_time = SystemTime(std::chrono::microseconds(header.archived_at_us));
     }
     if (target.time > end_time)
       throw Error(fmt::format("--target-time {} is beyond the end of the archive: the last WAL after backup {} "

@@ -109,7 +109,7 @@ std::optional<WalObjectHeader> WalArchive::Stat(const std::string& name) {
   return DecodeWalObjectHeader(head, fmt::format("archived WAL file {} ({})", name, path));
 }
 
-std::optional<std::string> WalArchive::Fetch(const std::string& name) {
+std::optional<std::string> WalArchive::Fetch(const std::string& name, WalObjectHeader* header_out) {
   std::string path = ObjectPath(name);
   std::string object;
   try {
@@ -117,7 +117,22 @@ std::optional<std::string> WalArchive::Fetch(const std::string& name) {
   } catch (const NotFoundError&) {
     return std::nullopt;
   }
-  return DecodeWalObject(object, fmt::format("archived WAL file {} ({})", name, path));
+  std::string where = fmt::format("archived WAL file {} ({})", name, path);
+  WalObjectHeader header;
+  std::string content = DecodeWalObject(object, where, &header);
+  // Push wrote the repository's system identifier into every segment's
+  // header and 0 into the others'. Version 3 seals the header, so this is
+  // where a foreign object shows; before it, also where a damaged one does.
+  auto kind = ClassifyWalFileName(name);
+  bool segment = kind == WalFileKind::kSegment || kind == WalFileKind::kPartial;
+  uint64_t want = segment ? system_identifier_ : 0;
+  if (header.system_identifier != want && (want != 0 || !segment))
+    throw IntegrityError(fmt::format("{} is damaged or foreign: its header names system identifier {}, but {}", where,
+                                     header.system_identifier,
+                                     segment ? fmt::format("this repository holds cluster {}", want)
+                                             : std::string("a history or backup file carries none (0)")));
+  if (header_out) *header_out = header;
+  return content;
 }
 
 std::vector<ArchivedWalFile> WalArchive::List() {

@@ -53,10 +53,14 @@ class WalArchive {
   PushResult Push(const std::string& name, std::string_view content, Codec codec, int level);
 
   // The file as archived, verified; nullopt when `name` is not archived.
-  // Throws IntegrityError naming the object when it is damaged.
-  std::optional<std::string> Fetch(const std::string& name);
+  // Throws IntegrityError naming the object when it is damaged, or when its
+  // header names another cluster than this archive's (0 for .history and
+  // .backup files). `header_out` receives the proven header.
+  std::optional<std::string> Fetch(const std::string& name, WalObjectHeader* header_out = nullptr);
 
-  // The header of an archived file, or nullopt (cheap: a ranged read).
+  // The header of an archived file, or nullopt (cheap: a ranged read). Its
+  // fields are unproven: whether `name` is archived is all it can tell for
+  // sure; a decision that rests on a field takes it from Fetch.
   std::optional<WalObjectHeader> Stat(const std::string& name);
 
   // Every archived file, sorted by name.

@@ -36,8 +36,10 @@ uint32_t ArchivedWalSegmentSize(Repository& repo) {
   WalArchive archive(repo.storage(), repo.config().system_identifier.value_or(0));
   for (const auto& f : archive.List()) {
     if (ClassifyWalFileName(f.name) != WalFileKind::kSegment) continue;
-    if (auto header = archive.Stat(f.name); header && IsValidWalSegmentSize(header->size))
-      return static_cast<uint32_t>(header->size);
+    // Read whole and proven: a damaged size would move the expiry cut.
+    WalObjectHeader header;
+    if (archive.Fetch(f.name, &header) && IsValidWalSegmentSize(header.size))
+      return static_cast<uint32_t>(header.size);
     break;  // one segment says it for all
   }
   BackupListing listing = repo.ListBackups();

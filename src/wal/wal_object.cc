@@ -12,9 +12,20 @@ namespace pgvault {
 
 namespace {
 constexpr char kMagic[6] = {'P', 'G', 'V', 'W', 'A', 'L'};
-constexpr uint8_t kObjectVersion = 2;
+constexpr uint8_t kObjectVersion = 3;
+constexpr size_t kDigestOffset = 24;
 // Below this, more threads cost more than they save.
 constexpr size_t kParallelThreshold = 1 << 20;
+
+// Version 3's seal: the SHA-256 of every header byte but the digest field,
+// then the data digest. `header` holds at least kWalObjectHeaderSize bytes.
+Digest SealHeader(std::string_view header, const Digest& data_digest) {
+  Sha256Stream hasher;
+  hasher.Update(header.substr(0, kDigestOffset));
+  hasher.Update(header.substr(kDigestOffset + 32, kWalObjectHeaderSize - kDigestOffset - 32));
+  hasher.Update(std::string_view(reinterpret_cast<const char*>(data_digest.data()), data_digest.size()));
+  return hasher.Finish();
+}
 }  // namespace
 
 std::string EncodeWalObject(std::string_view content, Codec codec, int level, uint64_t system_identifier,
@@ -29,16 +40,17 @@ std::string EncodeWalObject(std::string_view content, Codec codec, int level, ui
   Compressor first(codec, level, {.content_checksum = true});
   Compressor second(codec, level, {.content_checksum = true});
   std::string_view payload, payload_tail;
+  Digest data_digest{};
   if (codec == Codec::kLz4) {
     // No checksum inside an lz4 block: hash the plaintext, beside compression.
     h.digest_of = WalObjectHeader::DigestOf::kPlaintext;
     if (large) {
       auto hash = std::async(std::launch::async, [content] { return Sha256(content); });
       payload = first.CompressView(content, &h.codec);
-      h.sha256 = hash.get();
+      data_digest = hash.get();
     } else {
       payload = first.CompressView(content, &h.codec);
-      h.sha256 = Sha256(content);
+      data_digest = Sha256(content);
     }
   } else {
     h.digest_of = WalObjectHeader::DigestOf::kPayload;
@@ -56,16 +68,16 @@ std::string EncodeWalObject(std::string_view content, Codec codec, int level, ui
         Sha256Stream hasher;
         hasher.Update(payload);
         hasher.Update(payload_tail);
-        h.sha256 = hasher.Finish();
+        data_digest = hasher.Finish();
       } else {
         // Not worth compressing (at least one half did not shrink): store it.
         h.codec = Codec::kNone;
         payload = content, payload_tail = {};
-        h.sha256 = Sha256(payload);
+        data_digest = Sha256(payload);
       }
     } else {
       payload = first.CompressView(content, &h.codec);
-      h.sha256 = Sha256(payload);
+      data_digest = Sha256(payload);
     }
   }
   std::string out;
@@ -77,9 +89,11 @@ std::string EncodeWalObject(std::string_view content, Codec codec, int level, ui
   out.push_back(static_cast<char>(h.digest_of));
   out.append(6, '\0');  // reserved
   PutLe64(out, h.size);
-  out.append(reinterpret_cast<const char*>(h.sha256.data()), h.sha256.size());
+  out.append(32, '\0');  // the seal, once every other header byte is in place
   PutLe64(out, h.system_identifier);
   PutLe64(out, static_cast<uint64_t>(h.archived_at_us));
+  h.sha256 = SealHeader(out, data_digest);
+  std::memcpy(out.data() + kDigestOffset, h.sha256.data(), h.sha256.size());
   out.append(payload);
   out.append(payload_tail);
   if (header_out) *header_out = h;
@@ -98,6 +112,11 @@ WalObjectHeader DecodeWalObjectHeader(std::string_view bytes, const std::string&
   uint8_t codec = static_cast<uint8_t>(bytes[7]);
   if (codec > static_cast<uint8_t>(Codec::kLz4))
     throw IntegrityError(fmt::format("{} is damaged: unknown codec {}", where, codec));
+  // Every writer wrote zeros here (version 1 from offset 8, later ones from
+  // 10): anything else is damage, in version 1 and 2 otherwise unnoticed.
+  for (size_t i = version >= 2 ? 10 : 9; i < 16; ++i)
+    if (bytes[i] != 0)
+      throw IntegrityError(fmt::format("{} is damaged: reserved header byte {} is not zero", where, i));
   if (bytes[8] != 0)
     throw IntegrityError(fmt::format("{} is encrypted (method {}), which this pgvault cannot read", where,
                                      static_cast<int>(static_cast<uint8_t>(bytes[8]))));
@@ -120,10 +139,15 @@ WalObjectHeader DecodeWalObjectHeader(std::string_view bytes, const std::string&
   return h;
 }
 
-std::string DecodeWalObject(std::string_view object, const std::string& where) {
+std::string DecodeWalObject(std::string_view object, const std::string& where, WalObjectHeader* header_out) {
   WalObjectHeader h = DecodeWalObjectHeader(object, where);
   std::string_view payload = object.substr(kWalObjectHeaderSize);
-  if (h.digest_of == WalObjectHeader::DigestOf::kPayload && Sha256(payload) != h.sha256)
+  // What the data digest must be: the stored value up to version 2, sealed
+  // with the header from version 3 on.
+  auto matches = [&](const Digest& data_digest) {
+    return h.version >= 3 ? SealHeader(object, data_digest) == h.sha256 : data_digest == h.sha256;
+  };
+  if (h.digest_of == WalObjectHeader::DigestOf::kPayload && !matches(Sha256(payload)))
     throw IntegrityError(fmt::format("{} is damaged (checksum mismatch)", where));
   std::string content;
   try {
@@ -131,8 +155,9 @@ std::string DecodeWalObject(std::string_view object, const std::string& where) {
   } catch (const IntegrityError& e) {
     throw IntegrityError(fmt::format("{} is damaged ({})", where, e.what()));
   }
-  if (h.digest_of == WalObjectHeader::DigestOf::kPlaintext && Sha256(content) != h.sha256)
+  if (h.digest_of == WalObjectHeader::DigestOf::kPlaintext && !matches(Sha256(content)))
     throw IntegrityError(fmt::format("{} is damaged (checksum mismatch)", where));
+  if (header_out) *header_out = h;
   return content;
 }
 

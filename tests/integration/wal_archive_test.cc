@@ -398,3 +398,35 @@ TEST_F(WalArchive, WalListShowsRangesAndGaps) {
   EXPECT_EQ(gap.exit_code, 1) << gap.out;
   EXPECT_NE(gap.err.find(after_backup + " is missing"), std::string::npos) << gap.err;
 }
+
+// The 2026-12-07 fault campaign flipped bytes of a .backup file's header
+// (system identifier, archiving time) and verify passed. Every header byte of
+// every archived file is proven now: verify names each flip, and the archive
+// verifies again once the byte is back.
+TEST_F(WalArchive, VerifyNamesAFlipInAnyHeaderByteOfAnArchivedFile) {
+  SwitchAndWaitArchived();  // the push (as postgres) binds the repository, not the backup (as root)
+  PgvaultJson({"backup", "--repo", repo_, "--pgdata", pg_->datadir(), "--pg", pg_->Conninfo()});
+  std::string segment = SwitchAndWaitArchived();
+  std::string backup_file;
+  for (const auto& e : fs::directory_iterator(repo_ + "/wal/" + segment.substr(0, 16)))
+    if (e.path().filename().string().ends_with(".backup")) backup_file = e.path().filename();
+  ASSERT_FALSE(backup_file.empty()) << "the backup archived no .backup file";
+  ASSERT_EQ(Pgvault({"verify", "--repo", repo_}).exit_code, 0);
+  // Reserved, size, digest, system identifier (first and last byte) and
+  // archiving time (first and last byte).
+  for (const std::string& name : {backup_file, segment})
+    for (off_t at : {10, 16, 30, 56, 63, 64, 71}) {
+      std::string object = ObjectPath(name);
+      FlipByte(object, at);
+      RunResult damaged = Pgvault({"verify", "--repo", repo_});
+      EXPECT_EQ(damaged.exit_code, 1) << name << " byte " << at << " went unnoticed: " << damaged.out;
+      EXPECT_NE(damaged.err.find("wal/" + name.substr(0, 16) + "/" + name), std::string::npos)
+          << name << " byte " << at << ": " << damaged.err;
+      RunResult fetch = Pgvault({"wal-fetch", "--repo", repo_, name, tmp_ / "fetched"});
+      EXPECT_NE(fetch.exit_code, 0) << name << " byte " << at << " was handed out";
+      EXPECT_FALSE(fs::exists(tmp_ / "fetched"));
+      FlipByte(object, at);
+    }
+  RunResult repaired = Pgvault({"verify", "--repo", repo_});
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.err;
+}
