@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <unordered_set>
 
@@ -27,8 +26,10 @@
 #include "pg/connection.h"
 #include "pg/control_file.h"
 #include "pg/data_directory.h"
+#include "pg/hot_backup.h"
 #include "pg/lsn.h"
 #include "pg/page_checksum.h"
+#include "pg/server_version.h"
 #include "pg/wal_segment.h"
 #include "repo/chunk_index.h"
 #include "repo/chunk_reuse_check.h"
@@ -147,12 +148,7 @@ std::string BackupRun::WaitForArchive(const BackupManifest& m, Lsn stop_lsn) {
   if (!in_use) return "";
   std::string segment = WalSegmentName(m.timeline, SegmentNumber(stop_lsn - 1, segment_size_), segment_size_);
   spdlog::info("waiting for WAL segment {} to be archived (up to {}s)", segment, options_.archive_timeout_seconds);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options_.archive_timeout_seconds);
-  for (;;) {
-    if (archive.Stat(segment)) return "";
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  if (archive.WaitUntilArchived(segment, std::chrono::seconds(options_.archive_timeout_seconds))) return "";
   std::string failure;
   try {
     auto rows = conn_->Query("SELECT coalesce(last_failed_wal, ''), coalesce(last_failed_time::text, ''), "
@@ -370,9 +366,7 @@ BackupManifest BackupRun::Run() {
   uint64_t file_sysid = ReadSystemIdentifier(options_.pgdata);
 
   conn_ = std::make_unique<PgConnection>(options_.conninfo);
-  if (conn_->server_version() < 150000)
-    throw Error(fmt::format("PostgreSQL at {} is version {}; pgvault supports PostgreSQL 15 and later",
-                            conn_->server(), conn_->server_version()));
+  CheckSupportedServer(ServerVersion{conn_->server_version()}, conn_->server());
   uint64_t server_sysid = std::stoull(conn_->QueryValue("SELECT system_identifier::text FROM pg_control_system()"));
   if (server_sysid != file_sysid)
     throw Error(fmt::format("--pgdata {} belongs to the cluster with system identifier {}, but the server at {} has {}: "
@@ -411,24 +405,12 @@ BackupManifest BackupRun::Run() {
                                       "WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY oid"))
     m.tablespaces.push_back({static_cast<uint32_t>(std::stoul(*row[0])), *row[1], *row[2]});
 
-  // A temporary slot, created on the session that runs the backup, keeps every
-  // WAL segment from here on until the backup has copied it, however busy the
-  // server is; it disappears with the session, even if pgvault is killed.
-  std::random_device rd;
-  std::string slot = fmt::format("pgvault_{}_{:08x}", getpid(), rd());
-  try {
-    conn_->Query("SELECT pg_create_physical_replication_slot($1, true, true)", {slot});
-  } catch (const Error& e) {
-    throw Error(fmt::format("cannot create a temporary replication slot on {} to hold WAL during the backup ({}): set "
-                            "max_replication_slots to at least 1 more than in use",
-                            conn_->server(), e.what()));
-  }
+  HotBackup hot_backup(*conn_);  // its slot holds WAL from here on (pg/hot_backup.h)
   auto start_time = std::chrono::system_clock::now();
   std::string label_text = options_.label.empty() ? "pgvault " + FormatBackupIdTime(start_time) : options_.label;
   spdlog::info("starting backup on {} ({}), {} checkpoint", conn_->server(), in_recovery ? "standby" : "primary",
                options_.fast_checkpoint ? "fast" : "spread");
-  start_lsn_ = ParseLsn(conn_->QueryValue("SELECT pg_backup_start($1, $2)::text",
-                                          {label_text, options_.fast_checkpoint ? "true" : "false"}));
+  start_lsn_ = hot_backup.Start(label_text, options_.fast_checkpoint);
   m.id = repo_->NewBackupId(FormatBackupIdTime(start_time));
   m.start_time = FormatTimestamp(start_time);
   if (options_.on_phase) options_.on_phase("running");
@@ -525,19 +507,22 @@ BackupManifest BackupRun::Run() {
     f.checksum = FileChecksum(f.chunks);
     files.push_back(std::move(f));
   }
-  auto stop_rows = conn_->Query("SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)");
+  // Not waiting for the archive here: the backup copies its WAL from
+  // pg_wal (held by the slot), and WaitForArchive waits below with a
+  // timeout and a message, where the server would wait without either.
+  HotBackup::Stopped stopped = hot_backup.Stop(/*wait_for_archive=*/false);
   auto stop_time = std::chrono::system_clock::now();
   if (options_.on_phase) options_.on_phase("finalizing");
-  Lsn stop_lsn = ParseLsn(*stop_rows.at(0).at(0));
+  Lsn stop_lsn = stopped.lsn;
   // For choosing a backup for an --target-xid restore later (no xid is assigned by this).
   m.stop_next_xid = std::stoull(conn_->QueryValue("SELECT txid_snapshot_xmax(txid_current_snapshot())::text"));
-  m.backup_label = stop_rows[0][1].value_or("");
-  m.tablespace_map = stop_rows[0][2].value_or("");
+  m.backup_label = stopped.backup_label;
+  m.tablespace_map = stopped.tablespace_map;
   BackupLabel label = ParseBackupLabel(m.backup_label);
 
   if (!wal_dir) throw Error(fmt::format("{}/pg_wal is missing", options_.pgdata));
   auto wal_files = CopyWal(main_worker, label, stop_lsn, *wal_dir);
-  conn_->Query("SELECT pg_drop_replication_slot($1)", {slot});
+  hot_backup.DropSlot();
   files.insert(files.end(), wal_files.begin(), wal_files.end());
 
   // Packs, then the index that lists them, then the manifest.

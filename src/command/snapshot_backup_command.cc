@@ -5,9 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
-#include <random>
 #include <regex>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -28,6 +26,7 @@
 #include "core/timestamp.h"
 #include "pg/backup_label.h"
 #include "pg/connection.h"
+#include "pg/hot_backup.h"
 #include "pg/lsn.h"
 #include "repo/repository.h"
 #include "snapshot/snapshot_driver.h"
@@ -236,20 +235,13 @@ void SnapshotBackup::RunCold() {
 void SnapshotBackup::RunHot() {
   PgConnection conn(ConninfoWithTimeout(instance_->conninfo, 10));
   bool in_recovery = conn.QueryValue("SELECT pg_is_in_recovery()") == "t";
-  // The slot holds every WAL segment from the backup's start until the WAL
-  // volume is snapshotted; it vanishes with the session, even on SIGKILL.
-  std::random_device rd;
-  std::string slot = fmt::format("pgvault_{}_{:08x}", getpid(), rd());
-  try {
-    conn.Query("SELECT pg_create_physical_replication_slot($1, true, true)", {slot});
-  } catch (const Error& e) {
-    throw Error(fmt::format("cannot create a temporary replication slot on {} ({}): raise max_replication_slots",
-                            conn.server(), e.what()));
-  }
+  // Its slot holds every WAL segment from the backup's start until the WAL
+  // volume is snapshotted (pg/hot_backup.h).
+  HotBackup hot_backup(conn);
   if (!fast_ && !in_recovery)
-    spdlog::info("pg_backup_start waits for a spread checkpoint (onlineConfiguration.immediateCheckpoint: false); "
+    spdlog::info("the backup start waits for a spread checkpoint (onlineConfiguration.immediateCheckpoint: false); "
                  "--checkpoint fast makes it immediate");
-  begin_lsn_ = conn.QueryValue("SELECT pg_backup_start($1, $2)::text", {name_, fast_ ? "true" : "false"});
+  begin_lsn_ = FormatLsn(hot_backup.Start(name_, fast_));
   backup_["status"]["phase"] = "running";
   Save();
   // Tablespaces first, PGDATA (with pg_control) after them: a standby backup
@@ -260,16 +252,15 @@ void SnapshotBackup::RunHot() {
   for (auto& e : elements_)
     if (e.type == "PG_DATA") CreateSnapshot(e);
   ThrowIfInterrupted("taking snapshots");
-  auto stop = conn.Query("SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop($1)",
-                         {wait_for_archive_ ? "true" : "false"});
-  end_lsn_ = stop.at(0).at(0).value_or("");
-  backup_label_ = stop[0][1].value_or("");
-  tablespace_map_ = stop[0][2].value_or("");
+  HotBackup::Stopped stopped = hot_backup.Stop(wait_for_archive_);
+  end_lsn_ = FormatLsn(stopped.lsn);
+  backup_label_ = stopped.backup_label;
+  tablespace_map_ = stopped.tablespace_map;
   backup_["status"]["phase"] = "finalizing";
   Save();
   for (auto& e : elements_)
     if (e.type == "PG_WAL") CreateSnapshot(e);
-  conn.Query("SELECT pg_drop_replication_slot($1)", {slot});
+  hot_backup.DropSlot();
   controldata_ = ReadControlData(*instance_);
   BackupLabel label = ParseBackupLabel(backup_label_);
   uint32_t segment_size = 0;
@@ -289,16 +280,9 @@ void SnapshotBackup::RunHot() {
     cluster_->UseRepositoryCredentials();
     auto repo = Repository::Open(OpenStorage(cluster_->repository));
     WalArchive archive(repo->storage(), std::stoull(controldata_["Database system identifier"]));
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.archive_timeout_seconds);
-    bool archived = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (archive.Stat(end_wal_)) {
-        archived = true;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    bool archived = archive.WaitUntilArchived(end_wal_, std::chrono::seconds(o_.archive_timeout_seconds), [&] {
       ThrowIfInterrupted("waiting for the backup's last WAL segment to be archived");
-    }
+    });
     if (!archived)
       warnings_ = fmt::format("WAL segment {} (end of the backup) was not archived into {} within {}s; the snapshot "
                               "restores on its own from its WAL volume, point-in-time recovery needs that segment",

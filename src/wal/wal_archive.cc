@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -133,6 +134,17 @@ std::optional<std::string> WalArchive::Fetch(const std::string& name, WalObjectH
                                              : std::string("a history or backup file carries none (0)")));
   if (header_out) *header_out = header;
   return content;
+}
+
+bool WalArchive::WaitUntilArchived(const std::string& name, std::chrono::seconds timeout,
+                                   const std::function<void()>& between_polls) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (Stat(name)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (between_polls) between_polls();
+  }
 }
 
 std::vector<ArchivedWalFile> WalArchive::List() {

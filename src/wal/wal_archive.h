@@ -10,7 +10,9 @@
 // backup.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +64,12 @@ class WalArchive {
   // fields are unproven: whether `name` is archived is all it can tell for
   // sure; a decision that rests on a field takes it from Fetch.
   std::optional<WalObjectHeader> Stat(const std::string& name);
+
+  // Polls until `name` is archived (true) or `timeout` has passed (false):
+  // how a backup waits for its last segment. `between_polls` runs between
+  // two looks (a check for interruption may throw from it).
+  bool WaitUntilArchived(const std::string& name, std::chrono::seconds timeout,
+                         const std::function<void()>& between_polls = {});
 
   // Every archived file, sorted by name.
   std::vector<ArchivedWalFile> List();

@@ -17,6 +17,14 @@ namespace pgvault::test {
 
 std::string PgBin(const std::string& tool) { return "/usr/lib/postgresql/15/bin/" + tool; }
 
+std::string PgServerBin(int major, const std::string& tool) {
+  if (major == 15) return PgBin(tool);
+  return std::string(PGVAULT_SOURCE_DIR) + "/scripts/postgres-servers/node_modules/pg" + std::to_string(major) +
+         "/native/bin/" + tool;
+}
+
+bool HavePgServer(int major) { return ::access(PgServerBin(major, "postgres").c_str(), X_OK) == 0; }
+
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -37,11 +45,13 @@ void PgCluster::AppendConf(const std::vector<std::string>& lines) {
 }
 
 std::unique_ptr<PgCluster> PgCluster::Create(const std::string& datadir, const std::vector<std::string>& extra_conf,
-                                             bool data_checksums) {
-  auto pg = std::unique_ptr<PgCluster>(new PgCluster(datadir, FreePort()));
-  std::vector<std::string> initdb = {PgBin("initdb"), "-D", datadir, "-U", "postgres", "--auth=trust",
+                                             bool data_checksums, int major) {
+  auto pg = std::unique_ptr<PgCluster>(new PgCluster(datadir, FreePort(), major));
+  std::vector<std::string> initdb = {pg->ServerBin("initdb"), "-D", datadir, "-U", "postgres", "--auth=trust",
                                      "--no-instructions", "-E", "UTF8", "--locale=C", "-N"};
+  // 18 turns checksums on by default: off must be asked for.
   if (data_checksums) initdb.push_back("--data-checksums");
+  else if (major >= 18) initdb.push_back("--no-data-checksums");
   RunAsPostgresOk(initdb);
   pg->socket_dir_ = datadir + ".sock";
   std::filesystem::create_directories(pg->socket_dir_);
@@ -62,8 +72,8 @@ std::unique_ptr<PgCluster> PgCluster::Create(const std::string& datadir, const s
   return pg;
 }
 
-std::unique_ptr<PgCluster> PgCluster::Adopt(const std::string& datadir) {
-  auto pg = std::unique_ptr<PgCluster>(new PgCluster(datadir, FreePort()));
+std::unique_ptr<PgCluster> PgCluster::Adopt(const std::string& datadir, int major) {
+  auto pg = std::unique_ptr<PgCluster>(new PgCluster(datadir, FreePort(), major));
   pg->socket_dir_ = datadir + ".sock";
   std::filesystem::create_directories(pg->socket_dir_);
   ChownToPostgres(pg->socket_dir_);
@@ -93,19 +103,19 @@ std::unique_ptr<PgCluster> PgCluster::CreateStandby(PgCluster& primary, const st
 
 PgCluster::~PgCluster() {
   if (running_) {
-    Run({"runuser", "-u", "postgres", "--", PgBin("pg_ctl"), "-D", datadir_, "-m", "immediate", "-w", "stop"});
-    if (!RunningAsRoot()) Run({PgBin("pg_ctl"), "-D", datadir_, "-m", "immediate", "-w", "stop"});
+    Run({"runuser", "-u", "postgres", "--", ServerBin("pg_ctl"), "-D", datadir_, "-m", "immediate", "-w", "stop"});
+    if (!RunningAsRoot()) Run({ServerBin("pg_ctl"), "-D", datadir_, "-m", "immediate", "-w", "stop"});
   }
 }
 
 void PgCluster::Start() {
-  RunResult r = RunAsPostgres({PgBin("pg_ctl"), "-D", datadir_, "-l", LogPath(), "-w", "-t", "120", "start"});
+  RunResult r = RunAsPostgres({ServerBin("pg_ctl"), "-D", datadir_, "-l", LogPath(), "-w", "-t", "120", "start"});
   if (r.exit_code != 0) throw std::runtime_error("pg_ctl start failed for " + datadir_ + ":\n" + r.out + r.err + Log());
   running_ = true;
 }
 
 void PgCluster::Stop(const std::string& mode) {
-  RunAsPostgresOk({PgBin("pg_ctl"), "-D", datadir_, "-m", mode, "-w", "-t", "120", "stop"});
+  RunAsPostgresOk({ServerBin("pg_ctl"), "-D", datadir_, "-m", mode, "-w", "-t", "120", "stop"});
   running_ = false;
 }
 
