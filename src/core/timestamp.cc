@@ -44,27 +44,6 @@ constexpr int kFirstYear = 1678;
 constexpr int kLastYear = 2261;
 }  // namespace
 
-SystemTime ParseTimestamp(const std::string& text) {
-  std::tm tm{};
-  int millis = 0;
-  int year, month, day, hour, minute, second;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &year, &month, &day, &hour, &minute, &second, &millis) < 6)
-    throw Error(fmt::format("invalid timestamp '{}'", text));
-  // Out-of-range fields would be normalised by timegm() or overflow the
-  // clock's nanoseconds (years before 1678 or after 2261).
-  if (year < kFirstYear || year > kLastYear || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 ||
-      hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60 || millis < 0 || millis > 999)
-    throw Error(fmt::format("invalid timestamp '{}': a field is out of range", text));
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  std::time_t seconds = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
-}
-
 namespace {
 
 // `count` decimal digits at text[pos], nothing else (no sign, no space).
@@ -89,6 +68,49 @@ constexpr const char* kMonthNames[] = {"January", "February", "March",     "Apri
                                        "July",    "August",   "September", "October", "November", "December"};
 
 }  // namespace
+
+// Strict: "YYYY-MM-DDTHH:MM:SS[.F]Z" with 1 to 9 fraction digits (pgvault
+// writes 3; Kubernetes' MicroTime 6), each a fraction of a second, so
+// ".5Z" is 500 ms. sscanf read ".5Z" as 5 ms and refused 6 digits.
+SystemTime ParseTimestamp(const std::string& text) {
+  auto invalid = [&](const char* why) {
+    return Error(fmt::format("invalid timestamp '{}': {} (expected YYYY-MM-DDTHH:MM:SS[.fraction]Z)", text, why));
+  };
+  auto year = FixedDigits(text, 0, 4), month = FixedDigits(text, 5, 2), day = FixedDigits(text, 8, 2);
+  auto hour = FixedDigits(text, 11, 2), minute = FixedDigits(text, 14, 2), second = FixedDigits(text, 17, 2);
+  if (text.size() < 20 || !year || !month || !day || !hour || !minute || !second || text[4] != '-' ||
+      text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':')
+    throw invalid("not of that form");
+  size_t pos = 19;
+  int64_t nanos = 0;
+  if (text[pos] == '.') {
+    size_t digits = 0;
+    int64_t scale = 100000000;
+    for (++pos; pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])); ++pos, ++digits) {
+      if (digits == 9) throw invalid("more than 9 fraction digits");
+      nanos += (text[pos] - '0') * scale;
+      scale /= 10;
+    }
+    if (digits == 0) throw invalid("no digit after the decimal point");
+  }
+  if (pos + 1 != text.size() || text[pos] != 'Z') throw invalid("it must end with Z (UTC)");
+  // Out-of-range fields would be normalised by timegm() or overflow the
+  // clock's nanoseconds (years before 1678 or after 2261).
+  if (*year < kFirstYear || *year > kLastYear || *month < 1 || *month > 12 || *day < 1 ||
+      *day > DaysInMonth(*year, *month) || *hour > 23 || *minute > 59 || *second > 60)
+    throw Error(fmt::format("invalid timestamp '{}': a field is out of range", text));
+  std::tm tm{};
+  tm.tm_year = *year - 1900;
+  tm.tm_mon = *month - 1;
+  tm.tm_mday = *day;
+  tm.tm_hour = *hour;
+  tm.tm_min = *minute;
+  tm.tm_sec = *second;
+  std::time_t seconds = timegm(&tm);
+  return std::chrono::system_clock::from_time_t(seconds) +
+         std::chrono::duration_cast<SystemTime::duration>(std::chrono::nanoseconds(nanos));
+}
+
 
 // Strict on purpose: timegm() normalises day 34 or second 75 into another
 // moment without a word, and PostgreSQL would read the value differently (or
