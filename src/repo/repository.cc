@@ -111,13 +111,28 @@ namespace {
 // backup, gc, expiry: minutes or hours) is refused at once.
 constexpr auto kWaitForWalBinding = std::chrono::seconds(60);
 
+// The note a writer leaves in the lock, and the command read back from a
+// holder's note: written and read here only, so the format has one owner.
+std::string LockNote(const std::string& command) {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("pid {} on {}, '{}' since {}", getpid(), host, command,
+                     FormatTimestamp(std::chrono::system_clock::now()));
+}
+std::string CommandInLockNote(const std::string& note) {
+  size_t open = note.find(", '");
+  size_t close = note.rfind("' since ");
+  if (open == std::string::npos || close == std::string::npos || close < open + 3) return "";
+  return note.substr(open + 3, close - open - 3);
+}
+
 std::unique_ptr<StorageLock> TakeLockWaitingForWalBinding(Storage& storage, const std::string& holder) {
   auto deadline = std::chrono::steady_clock::now() + kWaitForWalBinding;
   for (bool said = false;; said = true) {
     try {
       return storage.Lock("lock", holder);
     } catch (const LockHeldError& e) {
-      if (e.holder().find("'wal-push'") == std::string::npos || std::chrono::steady_clock::now() > deadline) throw;
+      if (CommandInLockNote(e.holder()) != "wal-push" || std::chrono::steady_clock::now() > deadline) throw;
       if (!said) spdlog::info("waiting for a wal-push that is recording the system identifier ({})", e.holder());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -127,11 +142,7 @@ std::unique_ptr<StorageLock> TakeLockWaitingForWalBinding(Storage& storage, cons
 }  // namespace
 
 std::unique_ptr<StorageLock> Repository::LockForWrite(const std::string& command, bool clean_leftovers) {
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
-  std::string holder = fmt::format("pid {} on {}, '{}' since {}", getpid(), host, command,
-                                   FormatTimestamp(std::chrono::system_clock::now()));
-  auto lock = TakeLockWaitingForWalBinding(*storage_, holder);
+  auto lock = TakeLockWaitingForWalBinding(*storage_, LockNote(command));
   if (!clean_leftovers) return lock;
   // Every writer under these prefixes holds this lock, so whatever uncommitted
   // objects are there now were left by writers that died. Other prefixes
