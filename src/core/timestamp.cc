@@ -64,6 +64,18 @@ int DaysInMonth(int year, int month) {
   return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
 }
 
+// The instant of a UTC date and time whose fields are already range-checked.
+SystemTime FromUtcFields(int year, int month, int day, int hour, int minute, int second) {
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
 constexpr const char* kMonthNames[] = {"January", "February", "March",     "April",   "May",      "June",
                                        "July",    "August",   "September", "October", "November", "December"};
 
@@ -99,15 +111,7 @@ SystemTime ParseTimestamp(const std::string& text) {
   if (*year < kFirstYear || *year > kLastYear || *month < 1 || *month > 12 || *day < 1 ||
       *day > DaysInMonth(*year, *month) || *hour > 23 || *minute > 59 || *second > 60)
     throw Error(fmt::format("invalid timestamp '{}': a field is out of range", text));
-  std::tm tm{};
-  tm.tm_year = *year - 1900;
-  tm.tm_mon = *month - 1;
-  tm.tm_mday = *day;
-  tm.tm_hour = *hour;
-  tm.tm_min = *minute;
-  tm.tm_sec = *second;
-  std::time_t seconds = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(seconds) +
+  return FromUtcFields(*year, *month, *day, *hour, *minute, *second) +
          std::chrono::duration_cast<SystemTime::duration>(std::chrono::nanoseconds(nanos));
 }
 
@@ -170,15 +174,8 @@ std::optional<SystemTime> ParseTimestampWithZone(const std::string& text, std::s
     return fail("the time zone is not Z or a numeric offset such as +00 or +05:30 (zone names are not read)");
   }
   if (pos != text.size()) return fail("unexpected text after the time zone");
-  std::tm tm{};
-  tm.tm_year = *year - 1900;
-  tm.tm_mon = *month - 1;
-  tm.tm_mday = *day;
-  tm.tm_hour = *hour;
-  tm.tm_min = *minute;
-  tm.tm_sec = *second;
-  std::time_t seconds = timegm(&tm) - offset_seconds;
-  return std::chrono::system_clock::from_time_t(seconds) + std::chrono::microseconds(micros);
+  return FromUtcFields(*year, *month, *day, *hour, *minute, *second) - std::chrono::seconds(offset_seconds) +
+         std::chrono::microseconds(micros);
 }
 
 std::string FormatDuration(double seconds) {

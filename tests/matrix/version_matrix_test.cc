@@ -6,45 +6,18 @@
 // marker rows committed up to the target and the source's tables, and pass
 // amcheck (verify_heapam on every table, bt_index_check with heapallindexed
 // on every B-tree index) with page checksums on.
-#include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "support/pg_cluster.h"
+#include "support/pg_waits.h"
 #include "support/pgvault_cli.h"
 #include "support/temp_dir.h"
 
 using namespace pgvault::test;
 
 namespace {
-
-// Waits until `pg` has archived every segment written so far.
-void SwitchAndWaitArchived(PgCluster& pg) {
-  std::string last = pg.Value("SELECT pg_walfile_name(pg_switch_wal())");
-  for (int i = 0; i < 900; ++i) {
-    if (pg.Value("SELECT coalesce(last_archived_wal, '') >= '" + last + "' FROM pg_stat_archiver") == "t") return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  FAIL() << "segment " << last << " was not archived; server log:\n" << pg.Log();
-}
-
-// Until recovery ends (promotion) or pauses at its target.
-void WaitForRecoveryEnd(PgCluster& pg) {
-  for (int i = 0; i < 1200; ++i) {
-    try {
-      if (pg.Value("SELECT pg_is_in_recovery()") == "f") return;
-      if (pg.Value("SELECT pg_get_wal_replay_pause_state()") == "paused") return;
-    } catch (const std::exception&) {
-      // promoted between the two queries, or not accepting connections yet
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  FAIL() << "recovery did not end; server log:\n" << pg.Log();
-}
 
 // amcheck over the whole cluster: every table's heap, every B-tree index
 // against its heap. Returns the corruption rows verify_heapam reports (none
@@ -73,16 +46,13 @@ TEST_P(VersionMatrix, HotBackupUnderLoadAndPitrToAnLsnGiveExactRowsAndPassAmchec
   TempDir tmp;
   std::string repo = tmp / "repo";
   RunAsPostgresOk({PGVAULT_BINARY, "repo", "init", "--repo", repo});
-  auto pg = PgCluster::Create(
-      tmp / "primary",
-      {"archive_mode = on", std::string("archive_command = '") + PGVAULT_BINARY + " wal-push --repo " + repo + " %p'"},
-      /*data_checksums=*/true, major);
+  auto pg = PgCluster::Create(tmp / "primary", ArchivingConf(repo), /*data_checksums=*/true, major);
   pg->Start();
   ASSERT_EQ(std::stoi(pg->Value("SHOW server_version_num")) / 10000, major);
   pg->Exec("CREATE EXTENSION amcheck");
   pg->PgbenchInit(2);
   pg->Exec("CREATE TABLE marker (id int PRIMARY KEY)");
-  SwitchAndWaitArchived(*pg);  // the first push binds the repository (as postgres)
+  WaitForArchived(*pg);  // the first push binds the repository (as postgres)
 
   auto load = pg->StartPgbenchLoad(8, 2);
   auto backup = PgvaultJson({"backup", "--repo", repo, "--pgdata", pg->datadir(), "--pg", pg->Conninfo()});
@@ -93,13 +63,13 @@ TEST_P(VersionMatrix, HotBackupUnderLoadAndPitrToAnLsnGiveExactRowsAndPassAmchec
   for (int i = 1; i <= 3; ++i) pg->Exec("INSERT INTO marker VALUES (" + std::to_string(i) + ")");
   std::string target = pg->Value("SELECT pg_current_wal_insert_lsn()::text");
   for (int i = 4; i <= 5; ++i) pg->Exec("INSERT INTO marker VALUES (" + std::to_string(i) + ")");
-  SwitchAndWaitArchived(*pg);
+  WaitForArchived(*pg);
 
   std::string restored = tmp / "restored";
   PgvaultJson({"restore", "--repo", repo, "--target", restored, "--target-lsn", target, "--archive-mode", "off"});
   auto copy = PgCluster::Adopt(restored, major);
   copy->Start();
-  WaitForRecoveryEnd(*copy);
+  WaitUntilPromoted(*copy);  // restore's default recovery_target_action
   EXPECT_EQ(copy->Value("SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker"), "1,2,3")
       << "server log:\n" << copy->Log();
   EXPECT_EQ(TableChecksum(*copy, "pgbench_accounts"), accounts);
